@@ -1,0 +1,87 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import BaseConfig, config_for
+
+
+def create_app(config: BaseConfig | str | None = None) -> Flask:
+    """Build the Flask app for ``config`` (a settings object, an environment name, or $CASEWORK_ENV)."""
+    settings = config if isinstance(config, BaseConfig) else config_for(config)
+    app = Flask(__name__, instance_path=settings.INSTANCE_DIR, instance_relative_config=False)
+    app.config.from_object(settings)
+    for key in ("SECRET_KEY", "PII_KEYS", "DATABASE_URL", "REDIS_URL", "INSTANCE_DIR",
+                "ROUTING_RULES_FILE", "SLA_POLICIES_FILE"):
+        app.config[key] = getattr(settings, key)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    register_database(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    return app
+
+
+def database_url(app: Flask) -> str:
+    url = app.config["DATABASE_URL"]
+    if url:
+        return url
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(app.config['INSTANCE_DIR']) / 'casework.db'}"
+
+
+def register_database(app: Flask) -> None:
+    from casework.extensions import db
+
+    app.config["SQLALCHEMY_URL"] = database_url(app)
+    db.configure(app.config["SQLALCHEMY_URL"])
+
+    # The one place a request's work is committed: after the view answered
+    # without error. Any error answer rolls the whole request back, so a
+    # rejected request never leaves a half-written row.
+    @app.after_request
+    def _commit_or_rollback(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_appcontext
+    def _remove_session(exc):
+        db.session.remove()
+
+
+def register_extensions(app: Flask) -> None:
+    from casework.extensions import api, redis_store
+    from casework.security import pii_box
+
+    redis_store.init_app(app)
+    api.init_app(app, spec_kwargs={"info": {"description": "Petition and complaint case routing (民政信访与诉求办理)"}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    pii_box.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from casework.auth.api import blp as auth_blp
+    from casework.auth.api import users_blp
+    from casework.extensions import api
+    from casework.health import bp as health_bp
+    from casework.units.api import blp as units_blp
+
+    app.register_blueprint(health_bp)
+    for blp in (auth_blp, users_blp, units_blp):
+        api.register_blueprint(blp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from casework.request_log import init_request_logging
+
+    init_request_logging(app)
+
+
+logging.getLogger("casework").setLevel(logging.INFO)

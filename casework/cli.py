@@ -1,0 +1,201 @@
+"""The ``casework`` console script."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+import sqlalchemy as sa
+
+from casework.app import create_app
+from casework.extensions import db
+
+
+def _app():
+    return create_app()
+
+
+@click.group()
+def main() -> None:
+    """casework: petition and complaint case routing."""
+
+
+def with_app(fn):
+    """Run ``fn`` in an app context; commit on success, roll back on error (the CLI's single commit point)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        app = _app()
+        with app.app_context():
+            try:
+                result = fn(app, *args, **kwargs)
+                db.session.commit()
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    return wrapper
+
+
+# -- db ---------------------------------------------------------------------
+@main.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_app
+def db_upgrade(app, revision: str) -> None:
+    """Apply migrations to DATABASE_URL (or the embedded SQLite file)."""
+    from casework.migrate import upgrade
+
+    upgrade(app.config["SQLALCHEMY_URL"], revision)
+    click.echo(f"database at {_safe_url(app)} is at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_app
+def db_downgrade(app, revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` empties the schema)."""
+    from casework.migrate import downgrade
+
+    downgrade(app.config["SQLALCHEMY_URL"], revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+def _safe_url(app) -> str:
+    return sa.engine.make_url(app.config["SQLALCHEMY_URL"]).render_as_string(hide_password=True)
+
+
+# -- units ------------------------------------------------------------------
+@main.group("units")
+def units_group() -> None:
+    """The unit tree."""
+
+
+@units_group.command("load")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@with_app
+def units_load(app, quiet: bool) -> None:
+    """Load the national division table (idempotent)."""
+    from tqdm import tqdm
+
+    from casework.units.loader import DATA_FILE, load_units, read_divisions, unit_rows
+
+    total = len(unit_rows(read_divisions(DATA_FILE)))
+    with tqdm(total=total, unit="unit", disable=quiet, desc="units") as bar:
+        n = load_units(session=db.session, progress=bar.update)
+    click.echo(f"{n} units loaded")
+
+
+# -- users ------------------------------------------------------------------
+@main.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["clerk", "supervisor", "inspector", "admin"]))
+@click.option("--unit", "unit_code", required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--password", envvar="CASEWORK_NEW_PASSWORD", help="the password (prefer --password-stdin)")
+@with_app
+def users_create(app, username, role, unit_code, password_stdin, password) -> None:
+    """Create a user (the first admin too)."""
+    from casework.auth.service import create_user
+    from casework.problem import DomainError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise click.UsageError("give the password with --password-stdin")
+    try:
+        user = create_user(session=db.session, username=username, password=password, role=role,
+                           unit_code=unit_code, actor=None)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.detail}: {exc.errors}") from None
+    click.echo(f"created user {user.username} ({user.role} at {user.unit_code})")
+
+
+# -- processes --------------------------------------------------------------
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the API (gunicorn where available)."""
+    from casework.server import run_server
+
+    run_server(host=host, port=port, workers=workers)
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+@click.argument("queues", nargs=-1)
+def worker(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker on the casework queues."""
+    from workers.worker import run_worker
+
+    run_worker(queues=list(queues) or None, burst=burst)
+
+
+@main.command("scheduler")
+def scheduler() -> None:
+    """Run the RQ cron scheduler with the casework schedule."""
+    from workers.schedule import run_scheduler
+
+    run_scheduler()
+
+
+@main.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def up(host: str, port: int, workers: int) -> None:
+    """Migrate, load units, make a first admin, then run the API, a worker and the scheduler."""
+    from casework.bootstrap import bootstrap
+    from casework.extensions import redis_store
+
+    app = _app()
+    with app.app_context():
+        admin_line = bootstrap(app)
+        redis_url = redis_store.url_for_children()
+    click.echo(admin_line)
+    env = dict(os.environ, REDIS_URL=redis_url)
+    exe = [sys.executable, "-m", "casework.cli"]
+    children = [subprocess.Popen(exe + ["worker"], env=env), subprocess.Popen(exe + ["scheduler"], env=env)]
+    click.echo(f"API:    http://{host}:{port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)")
+    click.echo(f"health: http://{host}:{port}/healthz  ready: http://{host}:{port}/readyz")
+    server = subprocess.Popen(exe + ["serve", "--host", host, "--port", str(port), "--workers", str(workers)], env=env)
+    children.append(server)
+
+    def stop(*_):
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    main()

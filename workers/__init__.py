@@ -1,0 +1,1 @@
+"""RQ worker entry point, the periodic schedule, and the job functions."""

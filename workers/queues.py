@@ -1,0 +1,5 @@
+"""Queue names, declared once."""
+DEFAULT = "default"
+SLA = "sla"
+REPORTS = "reports"
+ALL = (DEFAULT, SLA, REPORTS)

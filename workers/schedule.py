@@ -1,0 +1,54 @@
+"""The periodic schedule: one declarative list, registered with RQ's own cron scheduler.
+
+Registering builds a fresh ``CronScheduler`` from ``SCHEDULE`` each start, so a
+restart never doubles an entry. Times are cron expressions in UTC (RQ's cron
+runs in UTC); the comment on each says the Asia/Shanghai time it means.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from workers import jobs, queues
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    func: Callable
+    queue: str
+    interval: int | None = None  # seconds
+    cron: str | None = None  # UTC
+    kwargs: dict = field(default_factory=dict)
+    timeout: int = 600
+
+
+SCHEDULE: list[ScheduledJob] = [
+    ScheduledJob("heartbeat", jobs.heartbeat, queues.DEFAULT, interval=60),
+]
+
+
+def register_all(scheduler, schedule: list[ScheduledJob] = SCHEDULE):
+    """Register every entry on ``scheduler`` (an ``rq.cron.CronScheduler``)."""
+    names = [s.name for s in schedule]
+    if len(names) != len(set(names)):
+        raise ValueError(f"duplicate schedule names in {names}")
+    for item in schedule:
+        scheduler.register(item.func, item.queue, kwargs=item.kwargs, interval=item.interval, cron=item.cron,
+                           job_timeout=item.timeout, name=item.name)
+    return scheduler
+
+
+def build_scheduler(connection):
+    from rq.cron import CronScheduler
+
+    return register_all(CronScheduler(connection=connection))
+
+
+def run_scheduler() -> None:
+    from casework.app import create_app
+    from casework.extensions import redis_store
+
+    app = create_app()
+    with app.app_context():
+        build_scheduler(redis_store.client).start()
