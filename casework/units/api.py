@@ -13,10 +13,10 @@ BEARER = [{"bearerAuth": []}]
 
 @blp.route("")
 class Units(MethodView):
+    @auth_required()
     @blp.doc(security=BEARER)
     @blp.arguments(UnitQuerySchema, location="query")
     @blp.response(200, UnitPageSchema)
-    @auth_required()
     def get(self, args):
         """List units by level, parent and kind (the whole tree is public to any user)."""
         stmt = service.list_units(session=db.session, level=args.get("level"), parent=args.get("parent"),
@@ -26,9 +26,9 @@ class Units(MethodView):
 
 @blp.route("/<code>")
 class UnitDetail(MethodView):
+    @auth_required()
     @blp.doc(security=BEARER)
     @blp.response(200, UnitDetailSchema)
-    @auth_required()
     def get(self, code):
         """One unit with its children, its parent chain and its level."""
         unit = service.get_unit(session=db.session, code=code)

@@ -7,7 +7,7 @@ from casework.units.models import KINDS, LEVELS
 class UnitQuerySchema(ma.Schema):
     level = ma.fields.String(validate=validate.OneOf(LEVELS))
     parent = ma.fields.String(validate=validate.Length(max=16))
-    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+    kind = ma.fields.String(load_default="civil_affairs", validate=validate.OneOf(KINDS))
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
