@@ -68,13 +68,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from casework.auth.api import blp as auth_blp
+    from casework.cases.api import blp as cases_blp
     from casework.auth.api import users_blp
     from casework.extensions import api
     from casework.health import bp as health_bp
     from casework.units.api import blp as units_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, users_blp, units_blp):
+    for blp in (auth_blp, users_blp, units_blp, cases_blp):
         api.register_blueprint(blp)
 
 

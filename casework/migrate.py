@@ -22,3 +22,15 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+
+def object_filter(dialect_name: str):
+    """An Alembic ``include_object`` that skips PostgreSQL-only objects (trigram indexes) elsewhere."""
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index" and not reflected and obj.info.get("postgresql_only"):
+            return dialect_name == "postgresql"
+        return True
+
+    return include_object

@@ -1,5 +1,6 @@
 """Imports every model module so ``metadata`` is complete (Alembic and tests use it)."""
 from casework.auth.models import User  # noqa: F401
+from casework.cases.models import AccessEvent, Case, CaseEvent, CaseNumberCounter, CaseParticipant, IdempotencyKey  # noqa: F401
 from casework.db import Base
 from casework.units.models import Unit  # noqa: F401
 

@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from casework.db import make_engine
+from casework.migrate import object_filter
 from casework.models import metadata
 
 config = context.config
@@ -30,7 +31,8 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     # Batch mode lets ALTER TABLE work on SQLite, the embedded default.
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True,
+                      include_object=object_filter(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

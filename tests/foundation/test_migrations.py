@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from casework.db import make_engine
-from casework.migrate import alembic_config
+from casework.migrate import alembic_config, object_filter
 from casework.models import metadata
 from tests.conftest import DATABASE_URL, IS_POSTGRES
 
@@ -40,7 +40,8 @@ def _drop(name):
 def _diff(url):
     engine = make_engine(url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "include_object": object_filter(conn.dialect.name)})
         diff = compare_metadata(ctx, metadata)
     engine.dispose()
     return diff

@@ -1,0 +1,1 @@
+"""Cases: intake, workflow, audit trail."""

@@ -1,0 +1,51 @@
+"""Who sees a case and how the caller stands to it."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from casework.auth.jurisdiction import scope_path
+from casework.auth.models import User
+from casework.cases.models import Case, CaseParticipant
+from casework.problem import NotFound
+from casework.units.models import Unit
+from casework.units.tree import codes_of
+from casework.workflow.engine import ANCESTOR, CO_HANDLER, DISPATCHER, GRANDPARENT, HANDLER, PARENT
+
+
+def visible_condition(user: User) -> sa.ColumnElement[bool]:
+    """Cases handled in the caller's subtree, or in which a unit of that subtree co-handles."""
+    root = scope_path(user)
+    co_handled = (
+        sa.select(CaseParticipant.case_id)
+        .join(Unit, Unit.code == CaseParticipant.unit_code)
+        .where(Unit.path.startswith(root, autoescape=True))
+    )
+    return sa.or_(Case.unit_path.startswith(root, autoescape=True), Case.id.in_(co_handled))
+
+
+def get_visible_case(*, session, case_id: int, user: User, for_update: bool = False) -> Case:
+    """The case if the caller may see it; 404 otherwise (its existence is not revealed)."""
+    stmt = sa.select(Case).where(Case.id == case_id, visible_condition(user))
+    if for_update:
+        stmt = stmt.with_for_update(of=Case).execution_options(populate_existing=True)
+    case = session.scalar(stmt)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+def relations_of(user: User, case: Case) -> frozenset[str]:
+    """How the caller's unit stands to the case, in the engine's vocabulary."""
+    rel: set[str] = set()
+    chain = codes_of(case.unit_path)  # root … handling unit
+    if user.unit_code == case.handling_unit:
+        rel.add(DISPATCHER if case.status == "registered" else HANDLER)
+    if len(chain) >= 2 and user.unit_code == chain[-2]:
+        rel.add(PARENT)
+    if len(chain) >= 3 and user.unit_code == chain[-3]:
+        rel.add(GRANDPARENT)
+    if user.unit_code in chain[:-1]:
+        rel.add(ANCESTOR)
+    if any(p.role == "co" and p.state == "open" and p.unit_code == user.unit_code for p in case.participants):
+        rel.add(CO_HANDLER)
+    return frozenset(rel)

@@ -1,0 +1,114 @@
+"""Applying one workflow transition to a case: check, guard, effect, audit, in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from casework.auth.models import User
+from casework.cases.access import get_visible_case, relations_of
+from casework.cases.events import append_event
+from casework.cases.models import Case
+from casework.db import utcnow
+from casework.problem import Conflict, Forbidden, Invalid
+from casework.workflow.definitions import workflow_for
+from casework.workflow.engine import IllegalTransition, NotPermitted, Transition
+
+
+@dataclass
+class ActionContext:
+    session: Any
+    case: Case
+    actor: User
+    params: dict[str, Any]
+    transition: Transition
+    now: datetime
+    event_params: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    extra_events: list[dict[str, Any]] = field(default_factory=list)
+
+
+Handler = Callable[[ActionContext], None]
+_HANDLERS: dict[str, Handler] = {}
+# Hooks other packages register (the SLA clocks): called after the state changed.
+_AFTER: list[Callable[[ActionContext, str, str], None]] = []
+
+
+def handles(*actions: str):
+    """Register the guard-and-effect function of ``actions``."""
+
+    def register(fn: Handler) -> Handler:
+        for action in actions:
+            if action in _HANDLERS:
+                raise ValueError(f"two handlers for {action}")
+            _HANDLERS[action] = fn
+        return fn
+
+    return register
+
+
+def after_transition(fn: Callable[[ActionContext, str, str], None]):
+    _AFTER.append(fn)
+    return fn
+
+
+def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], actor: User,
+                 expected_version: int | None, now: datetime | None = None) -> Case:
+    """Apply ``action`` to the case as ``actor``; raises 404/403/409/422 domain errors."""
+    from casework.cases import handlers  # noqa: F401  (registers the handlers)
+
+    now = now or utcnow()
+    case = get_visible_case(session=session, case_id=case_id, user=actor, for_update=True)
+    workflow = workflow_for(case.kind)
+    if action not in workflow.actions:
+        raise Invalid(f"unknown action '{action}' for a {case.kind}",
+                      errors={"action": [f"must be one of {', '.join(workflow.actions)}"]},
+                      extra={"allowed_actions": allowed_actions(case=case, viewer=actor)})
+    if expected_version is None:
+        raise Invalid("the case version is required", errors={"version": ["required (body field or If-Match)"]})
+    if expected_version != case.version:
+        raise Conflict(f"the case is at version {case.version}, not {expected_version}",
+                       errors={"version": [f"stale; current version is {case.version}"]},
+                       extra={"current_version": case.version})
+    try:
+        tr = workflow.check(case.status, action, actor.role, relations_of(actor, case))
+    except IllegalTransition as exc:
+        raise Invalid(str(exc), errors={"action": [f"allowed from '{exc.state}': {', '.join(exc.allowed) or 'none'}"]},
+                      extra={"allowed_actions": exc.allowed}) from None
+    except NotPermitted as exc:
+        raise Forbidden(str(exc)) from None
+    ctx = ActionContext(session=session, case=case, actor=actor, params=params, transition=tr, now=now,
+                        reason=params.get("reason"))
+    from_state = case.status
+    _HANDLERS.get(action, _no_effect)(ctx)
+    to_state = workflow.target_of(tr, current=from_state, prior=case.prior_status)
+    if to_state != from_state:
+        case.prior_status = from_state
+        case.status = to_state
+    if to_state in workflow.terminal and from_state not in workflow.terminal:
+        case.closed_at = case.closed_at or now
+    for hook in _AFTER:
+        hook(ctx, from_state, to_state)
+    append_event(session=session, case=case, action=action, from_state=from_state, to_state=to_state, actor=actor,
+                 reason=ctx.reason, params=ctx.event_params, at=now)
+    for extra in ctx.extra_events:
+        append_event(session=session, case=case, actor=actor, at=now, **extra)
+    case.version += 1
+    case.updated_at = now
+    session.flush()
+    return case
+
+
+def _no_effect(ctx: ActionContext) -> None:
+    if ctx.params.get("note"):
+        ctx.event_params["note"] = ctx.params["note"]
+
+
+def allowed_actions(*, case: Case, viewer: User) -> list[str]:
+    """What ``viewer`` may do to ``case`` now (the table, minus guards known without parameters)."""
+    allowed = workflow_for(case.kind).allowed(case.status, viewer.role, relations_of(viewer, case))
+    if case.returns_blocked and "return" in allowed:
+        allowed.remove("return")
+    if case.is_final and "reopen" in allowed:
+        allowed.remove("reopen")
+    return allowed

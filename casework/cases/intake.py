@@ -1,0 +1,156 @@
+"""Intake: validate, route, number and register a case, idempotently."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from casework.auth.models import User
+from casework.cases.events import append_event
+from casework.cases.models import Case, CaseParticipant, IdempotencyKey
+from casework.cases.numbering import next_number
+from casework.cases.pii import store_petitioner
+from casework.cases.routing_adapter import decide_route
+from casework.db import utcnow
+from casework.problem import Conflict, Invalid
+from casework.routing import RouteRequest
+from casework.units.models import Unit
+
+IDEMPOTENCY_TTL = timedelta(hours=48)
+REPEAT_WINDOW = timedelta(days=180)
+TERMINAL = ("closed", "not_accepted", "merged")
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool  # False when an Idempotency-Key replayed an earlier intake
+
+
+def request_fingerprint(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def intake(*, session, data: dict, actor: User, idempotency_key: str | None = None, raw_body: dict | None = None,
+           now: datetime | None = None, repeat_window: timedelta = REPEAT_WINDOW) -> IntakeResult:
+    """Register a new case from validated ``data``; replays an earlier answer for a repeated key."""
+    now = now or utcnow()
+    key_row = None
+    if idempotency_key:
+        fingerprint = request_fingerprint(raw_body if raw_body is not None else data)
+        replay = _claim_key(session=session, actor=actor, key=idempotency_key, fingerprint=fingerprint, now=now)
+        if isinstance(replay, Case):
+            return IntakeResult(replay, created=False)
+        key_row = replay
+    case = _register(session=session, data=data, actor=actor, now=now, repeat_window=repeat_window)
+    if key_row is not None:
+        key_row.case_id = case.id
+        key_row.status_code = 201
+    session.flush()
+    return IntakeResult(case, created=True)
+
+
+def _claim_key(*, session, actor: User, key: str, fingerprint: str, now: datetime):
+    """Insert the key row (a savepoint, so a race loses cleanly) or return the case it already made."""
+    existing = _live_key(session, actor.id, key, now)
+    if existing is None:
+        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key))
+        row = IdempotencyKey(user_id=actor.id, key=key, request_hash=fingerprint, status_code=0, created_at=now,
+                             expires_at=now + IDEMPOTENCY_TTL)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:
+            # Another request with this key committed first; answer as it did.
+            existing = _live_key(session, actor.id, key, now)
+            if existing is None:
+                raise Conflict("a request with this Idempotency-Key is still in progress; retry",
+                               errors={"Idempotency-Key": ["in progress"]}) from None
+    if existing.request_hash != fingerprint:
+        raise Conflict("this Idempotency-Key was used with a different request body",
+                       errors={"Idempotency-Key": ["reused with a different body"]})
+    if existing.case_id is None:
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry",
+                       errors={"Idempotency-Key": ["in progress"]})
+    return session.get(Case, existing.case_id)
+
+
+def _live_key(session, user_id: int, key: str, now: datetime) -> IdempotencyKey | None:
+    return session.scalar(sa.select(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key, IdempotencyKey.expires_at > now
+    ).execution_options(populate_existing=True))
+
+
+def _register(*, session, data: dict, actor: User, now: datetime, repeat_window: timedelta) -> Case:
+    regions = _regions(session, data)
+    decision = decide_route(session=session, request=RouteRequest(
+        kind=data["kind"], category=data["category"], regions=tuple(regions),
+        people_count=data.get("people_count", 1), registering_unit=actor.unit_code))
+    received_at = data.get("received_at") or now
+    handling = session.get(Unit, decision.unit)
+    case = Case(
+        number=next_number(session=session, kind=data["kind"], region=regions[0], year=_year_in_china(received_at)),
+        kind=data["kind"], status="registered", channel=data["channel"], category=data["category"],
+        urgency=data.get("urgency", "normal"), title=data["title"], content=data["content"], region=regions[0],
+        regions=regions, handling_unit=handling.code, unit_path=handling.path, registering_unit=actor.unit_code,
+        route_rule=decision.rule, route_reason=decision.reason, people_count=data.get("people_count", 1),
+        received_at=received_at, created_at=now, updated_at=now, created_by=actor.id, version=1,
+        anonymous=bool(data.get("anonymous")), assigned_at=now,
+    )
+    store_petitioner(case, data.get("petitioner"))
+    case.possible_repeat_of_id = _find_repeat(session, case, now, repeat_window)
+    session.add(case)
+    session.flush()
+    case.participants.append(CaseParticipant(unit_code=handling.code, role="lead", added_at=now))
+    for co in decision.co_handlers:
+        case.participants.append(CaseParticipant(unit_code=co, role="co", added_at=now))
+    append_event(session=session, case=case, action="register", from_state=None, to_state="registered", actor=actor,
+                 params={"number": case.number, "channel": case.channel, "category": case.category,
+                         "regions": regions}, at=now)
+    if decision.forwarded_from:
+        append_event(session=session, case=case, action="forward", from_state="registered", to_state="registered",
+                     actor=actor, reason=decision.reason,
+                     params={"from_unit": decision.forwarded_from, "to_unit": handling.code}, at=now)
+    append_event(session=session, case=case, action="assign", from_state="registered", to_state="assigned",
+                 actor=actor, reason=decision.reason,
+                 params={"unit": handling.code, "rule": decision.rule, "co_handlers": list(decision.co_handlers)},
+                 at=now)
+    case.status = "assigned"
+    if case.possible_repeat_of_id:
+        append_event(session=session, case=case, action="link_repeat", from_state="assigned", to_state="assigned",
+                     actor=actor, params={"possible_repeat_of": case.possible_repeat_of_id}, at=now)
+    session.flush()
+    return case
+
+
+def _regions(session, data: dict) -> list[str]:
+    regions = [data["region"], *[r for r in data.get("regions", []) if r != data["region"]]]
+    regions = list(dict.fromkeys(regions))
+    known = set(session.scalars(sa.select(Unit.code).where(Unit.code.in_(regions), Unit.kind == "civil_affairs")))
+    for index, code in enumerate(regions):
+        if code not in known:
+            field = "region" if index == 0 else f"regions.{index - 1}"
+            raise Invalid(f"region {code} is not a known division code", errors={field: [f"unknown division {code}"]})
+    return regions
+
+
+def _find_repeat(session, case: Case, now: datetime, window: timedelta) -> int | None:
+    """An open or recently closed case of the same person and category (重复信访)."""
+    if not case.person_index:
+        return None
+    recent = sa.or_(Case.status.not_in(TERMINAL), sa.and_(Case.status == "closed", Case.closed_at >= now - window))
+    return session.scalar(
+        sa.select(Case.id).where(Case.person_index == case.person_index, Case.category == case.category, recent)
+        .order_by(Case.received_at.desc(), Case.id.desc()).limit(1))
+
+
+def _year_in_china(moment: datetime) -> int:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).year

@@ -1,0 +1,42 @@
+"""Builds the case answer for one viewer: masks, allowed actions, clocks."""
+from __future__ import annotations
+
+from casework.auth.models import User
+from casework.cases.actions import allowed_actions
+from casework.cases.models import Case
+from casework.cases.pii import present_petitioner
+
+_clock_providers: list = []
+
+
+def clock_provider(fn):
+    """The SLA package registers how a case's clocks are listed."""
+    _clock_providers.append(fn)
+    return fn
+
+
+def present_case(*, session, case: Case, viewer: User, full_pii: bool = True) -> dict:
+    """The case as ``viewer`` may see it; ``full_pii`` False forces masks (lists)."""
+    refs = {}
+    for attr in ("merged_into_id", "possible_repeat_of_id"):
+        target_id = getattr(case, attr)
+        if target_id:
+            other = session.get(Case, target_id)
+            refs[attr] = {"id": other.id, "number": other.number}
+    clocks = []
+    for provider in _clock_providers:
+        clocks.extend(provider(session=session, case=case))
+    return {
+        "id": case.id, "number": case.number, "kind": case.kind, "status": case.status, "channel": case.channel,
+        "category": case.category, "title": case.title, "content": case.content, "region": case.region,
+        "regions": case.regions or [case.region], "handling_unit": case.handling_unit,
+        "registering_unit": case.registering_unit, "route": {"rule": case.route_rule, "reason": case.route_reason},
+        "participants": case.participants, "anonymous": case.anonymous,
+        "petitioner": present_petitioner(session=session, case=case, viewer=viewer, full_allowed=full_pii),
+        "people_count": case.people_count, "urgency": case.urgency, "received_at": case.received_at,
+        "created_at": case.created_at, "updated_at": case.updated_at, "version": case.version,
+        "outcome": case.outcome, "satisfaction": case.satisfaction, "return_count": case.return_count,
+        "is_final": case.is_final, "merged_into": refs.get("merged_into_id"),
+        "possible_repeat_of": refs.get("possible_repeat_of_id"), "clocks": clocks, "overdue": case.overdue,
+        "supervised": case.supervised, "allowed_actions": allowed_actions(case=case, viewer=viewer),
+    }

@@ -1,0 +1,204 @@
+"""Input and output schemas of the cases API (separate, as flask-smorest recommends)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import marshmallow as ma
+from marshmallow import validate
+
+from casework.cases.fields import IdNumberField, MobileField, PersonNameField
+from casework.cases.models import CATEGORIES, CHANNELS, KINDS, OUTCOMES, URGENCIES
+
+# Clocks on different machines drift; a received_at a little ahead of ours is not "the future".
+FUTURE_TOLERANCE = timedelta(minutes=5)
+DIVISION = validate.Regexp(r"^\d{6}$", error="must be a 6-digit division code")
+
+
+class PetitionerSchema(ma.Schema):
+    name = PersonNameField(required=True)
+    id_number = IdNumberField()
+    phone = MobileField()
+    address = ma.fields.String(validate=validate.Length(min=1, max=500))
+
+
+class CaseCreateSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
+    channel = ma.fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    category = ma.fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content = ma.fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    region = ma.fields.String(required=True, validate=DIVISION)
+    regions = ma.fields.List(ma.fields.String(validate=DIVISION), validate=validate.Length(max=20),
+                             metadata={"description": "further regions a cross-region case concerns"})
+    people_count = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000), strict=True)
+    urgency = ma.fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    received_at = ma.fields.AwareDateTime(metadata={"description": "when the letter, visit or call reached the unit"})
+    anonymous = ma.fields.Boolean(load_default=False)
+    petitioner = ma.fields.Nested(PetitionerSchema)
+
+    @ma.validates("title")
+    def _title_not_blank(self, value, **_):
+        if not value.strip():
+            raise ma.ValidationError("must not be blank")
+
+    @ma.validates("content")
+    def _content_not_blank(self, value, **_):
+        if not value.strip():
+            raise ma.ValidationError("must not be blank")
+
+    @ma.validates("received_at")
+    def _not_future(self, value, **_):
+        if value > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+            raise ma.ValidationError("must not be in the future")
+
+    @ma.validates_schema
+    def _petitioner_rules(self, data, **_):
+        petitioner = data.get("petitioner")
+        if data.get("anonymous"):
+            if data.get("kind") != "complaint":
+                raise ma.ValidationError("only complaints may be anonymous", "anonymous")
+            if petitioner:
+                raise ma.ValidationError("an anonymous case carries no petitioner", "petitioner")
+            return
+        if not petitioner:
+            raise ma.ValidationError("required unless the complaint is anonymous", "petitioner")
+        if data.get("kind") == "petition":
+            missing = {f: ["required for a petition"] for f in ("id_number", "phone") if not petitioner.get(f)}
+            if missing:
+                raise ma.ValidationError({"petitioner": missing})
+
+
+class CaseListQuerySchema(ma.Schema):
+    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+    status = ma.fields.String(validate=validate.Length(max=24))
+    category = ma.fields.String(validate=validate.OneOf(CATEGORIES))
+    unit = ma.fields.String(validate=validate.Length(max=16))
+    region = ma.fields.String(validate=DIVISION)
+    overdue = ma.fields.Boolean()
+    supervised = ma.fields.Boolean()
+    received_from = ma.fields.AwareDateTime()
+    received_to = ma.fields.AwareDateTime()
+    q = ma.fields.String(validate=validate.Length(min=1, max=100))
+    sort = ma.fields.String(load_default="-received_at",
+                            validate=validate.OneOf(["received_at", "-received_at"]))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ActionSchema(ma.Schema):
+    """Parameters of a transition; each action reads the ones it needs."""
+
+    version = ma.fields.Integer(strict=True, metadata={"description": "the case version (or If-Match)"})
+    reason = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    note = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    unit = ma.fields.String(validate=validate.Length(min=1, max=16))
+    outcome = ma.fields.String(validate=validate.OneOf(OUTCOMES))
+    text = ma.fields.String(validate=validate.Length(min=1, max=20_000))
+    satisfaction = ma.fields.String(validate=validate.OneOf(["satisfied", "unsatisfied"]))
+    decision = ma.fields.String(validate=validate.OneOf(["uphold", "revise"]))
+    into = ma.fields.Integer(strict=True)
+    override_reason = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    part = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    notice_channel = ma.fields.String(validate=validate.OneOf(["letter", "sms", "in_person", "online"]))
+    days = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+    reply_due = ma.fields.AwareDateTime()
+
+
+class RouteSchema(ma.Schema):
+    rule = ma.fields.String()
+    reason = ma.fields.String()
+
+
+class ParticipantSchema(ma.Schema):
+    unit = ma.fields.String(attribute="unit_code")
+    role = ma.fields.String()
+    state = ma.fields.String()
+    part = ma.fields.String(allow_none=True)
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class PetitionerOutSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    id_number = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    address = ma.fields.String(allow_none=True)
+
+
+class CaseRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.String()
+
+
+class ClockSchema(ma.Schema):
+    name = ma.fields.String()
+    policy = ma.fields.String()
+    state = ma.fields.String()
+    started_at = ma.fields.AwareDateTime(allow_none=True)
+    due_at = ma.fields.AwareDateTime(allow_none=True)
+    warn_at = ma.fields.AwareDateTime(allow_none=True)
+    met_at = ma.fields.AwareDateTime(allow_none=True)
+    breached_at = ma.fields.AwareDateTime(allow_none=True)
+    provisional = ma.fields.Boolean()
+
+
+class CaseSchema(ma.Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.String()
+    kind = ma.fields.String()
+    status = ma.fields.String()
+    channel = ma.fields.String()
+    category = ma.fields.String()
+    title = ma.fields.String()
+    content = ma.fields.String()
+    region = ma.fields.String()
+    regions = ma.fields.List(ma.fields.String())
+    handling_unit = ma.fields.String()
+    registering_unit = ma.fields.String()
+    route = ma.fields.Nested(RouteSchema)
+    participants = ma.fields.List(ma.fields.Nested(ParticipantSchema))
+    anonymous = ma.fields.Boolean()
+    petitioner = ma.fields.Nested(PetitionerOutSchema, allow_none=True)
+    people_count = ma.fields.Integer()
+    urgency = ma.fields.String()
+    received_at = ma.fields.AwareDateTime()
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+    version = ma.fields.Integer()
+    outcome = ma.fields.String(allow_none=True)
+    satisfaction = ma.fields.String(allow_none=True)
+    return_count = ma.fields.Integer()
+    is_final = ma.fields.Boolean()
+    merged_into = ma.fields.Nested(CaseRefSchema, allow_none=True)
+    possible_repeat_of = ma.fields.Nested(CaseRefSchema, allow_none=True)
+    clocks = ma.fields.List(ma.fields.Nested(ClockSchema))
+    overdue = ma.fields.Boolean()
+    supervised = ma.fields.Boolean()
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+class CasePageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CaseSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    page_size = ma.fields.Integer()
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    seq = ma.fields.Integer()
+    action = ma.fields.String()
+    from_state = ma.fields.String(allow_none=True)
+    to_state = ma.fields.String(allow_none=True)
+    actor = ma.fields.String(attribute="actor_name", allow_none=True)
+    actor_id = ma.fields.Integer(allow_none=True)
+    unit = ma.fields.String(attribute="unit_code", allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    params = ma.fields.Dict()
+    created_at = ma.fields.AwareDateTime()
+    hash = ma.fields.String()
+    prev_hash = ma.fields.String(allow_none=True)
+
+
+class EventListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EventSchema))
+    total = ma.fields.Integer()

@@ -1,0 +1,80 @@
+"""The state machines of petitions (信访件, after the 信访工作条例) and complaints (hotline style)."""
+from __future__ import annotations
+
+from casework.workflow.engine import (ANCESTOR, CO_HANDLER, DISPATCHER, GRANDPARENT, HANDLER, PARENT, PRIOR, STAY,
+                                      Workflow, t)
+
+STAFF = ("clerk", "supervisor")
+SUPERVISOR = ("supervisor",)
+OPEN_PETITION = ("registered", "assigned", "accepted", "in_progress")
+
+PETITION = Workflow(
+    kind="petition",
+    states=("registered", "assigned", "accepted", "not_accepted", "in_progress", "suspended", "responded",
+            "under_review", "reviewed", "under_re_review", "closed", "merged"),
+    initial="registered",
+    terminal=frozenset({"not_accepted", "closed", "merged"}),
+    clocks=frozenset({"acceptance", "handling", "review_window", "review", "re_review_window", "re_review"}),
+    transitions=(
+        t("assign", "registered", "assigned", roles=STAFF, by=(DISPATCHER,), description="交办: hand to a unit"),
+        t("accept", "assigned", "accepted", roles=STAFF, by=(HANDLER,), stops=("acceptance",), starts=("handling",),
+          description="受理"),
+        t("decline", "assigned", "not_accepted", roles=STAFF, by=(HANDLER,), stops=("acceptance",),
+          description="不予受理, with reason; the petitioner is notified"),
+        t("return", "assigned", "registered", roles=STAFF, by=(HANDLER,),
+          description="退回: not ours, back to routing (within 5 working days of assignment)"),
+        t("transfer", ("assigned", "accepted"), "assigned", roles=STAFF, by=(HANDLER,), description="转办"),
+        t("start", "accepted", "in_progress", roles=STAFF, by=(HANDLER,), description="办理"),
+        t("respond", "in_progress", "responded", roles=STAFF, by=(HANDLER,), stops=("handling",),
+          starts=("review_window",), description="处理意见书: support / explain / not_support"),
+        t("evaluate", "responded", STAY, roles=STAFF, by=(HANDLER,), description="满意度评价"),
+        t("close", ("responded", "reviewed"), "closed", roles=STAFF, by=(HANDLER, PARENT),
+          stops=("review_window", "re_review_window"),
+          description="办结: satisfied, or the review window has passed"),
+        t("request_review", "responded", "under_review", roles=STAFF, by=(HANDLER, PARENT),
+          stops=("review_window",), starts=("review",), description="申请复查 within 30 days of the response"),
+        t("decide_review", "under_review", "reviewed", roles=STAFF, by=(PARENT,), stops=("review",),
+          starts=("re_review_window",), description="复查意见 by the unit one level up"),
+        t("request_re_review", "reviewed", "under_re_review", roles=STAFF, by=(PARENT, GRANDPARENT),
+          stops=("re_review_window",), starts=("re_review",), description="申请复核 within 30 days"),
+        t("decide_re_review", "under_re_review", "closed", roles=STAFF, by=(GRANDPARENT,), stops=("re_review",),
+          description="复核意见: final (终结)"),
+        t("merge", OPEN_PETITION, "merged", roles=STAFF, by=(HANDLER, DISPATCHER),
+          stops=("acceptance", "handling"), description="重复信访: merge into an earlier open case"),
+        t("suspend", ("accepted", "in_progress"), "suspended", roles=STAFF, by=(HANDLER,), pauses=("handling",),
+          description="中止"),
+        t("resume", "suspended", PRIOR, roles=STAFF, by=(HANDLER,), resumes=("handling",), description="恢复"),
+        t("reopen", "closed", "in_progress", roles=SUPERVISOR, by=(HANDLER, ANCESTOR), starts=("handling",),
+          description="重办"),
+        t("reopen", ("not_accepted", "merged"), "assigned", roles=SUPERVISOR, by=(HANDLER, ANCESTOR),
+          starts=("acceptance",), description="重办"),
+        t("add_co_handler", ("accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,), description="协办单位"),
+        t("co_handler_submit", ("accepted", "in_progress"), STAY, roles=STAFF, by=(CO_HANDLER,),
+          description="协办意见"),
+    ),
+)
+
+COMPLAINT = Workflow(
+    kind="complaint",
+    states=("registered", "assigned", "contacted", "handled", "visited_back", "closed"),
+    initial="registered",
+    terminal=frozenset({"closed"}),
+    clocks=frozenset({"contact", "handling"}),
+    transitions=(
+        t("assign", "registered", "assigned", roles=STAFF, by=(DISPATCHER,), description="派单"),
+        t("contact", "assigned", "contacted", roles=STAFF, by=(HANDLER,), stops=("contact",), description="首次联系"),
+        t("handle", "contacted", "handled", roles=STAFF, by=(HANDLER,), stops=("handling",), description="办理"),
+        t("visit_back", "handled", "visited_back", roles=STAFF, by=(HANDLER,), description="回访 with satisfaction"),
+        t("close", "visited_back", "closed", roles=STAFF, by=(HANDLER,), description="办结"),
+        t("return", "assigned", "registered", roles=STAFF, by=(HANDLER,), description="退回"),
+        t("transfer", ("assigned", "contacted"), "assigned", roles=STAFF, by=(HANDLER,), description="转办"),
+        t("reopen", "closed", "assigned", roles=SUPERVISOR, by=(HANDLER, ANCESTOR),
+          starts=("contact", "handling"), description="重办"),
+    ),
+)
+
+WORKFLOWS: dict[str, Workflow] = {w.kind: w for w in (PETITION, COMPLAINT)}
+
+
+def workflow_for(kind: str) -> Workflow:
+    return WORKFLOWS[kind]

@@ -1,0 +1,1 @@
+"""Pure tests of the SLA calendar and deadline arithmetic (no app, no database)."""
