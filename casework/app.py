@@ -64,18 +64,33 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app, spec_kwargs={"info": {"description": "Petition and complaint case routing (民政信访与诉求办理)"}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     pii_box.init_app(app)
+    register_policies(app)
+
+
+def register_policies(app: Flask) -> None:
+    """Load and validate the editable policy files now, so a bad file stops start-up with a clear message."""
+    from casework.cases.actions import register_plugins
+    from casework.cases.routing_adapter import rules_for_app
+    from casework.sla.policies import policies_for_app
+
+    register_plugins()
+    rules_for_app(app)
+    policies_for_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from casework.auth.api import blp as auth_blp
     from casework.cases.api import blp as cases_blp
+    from casework.notifications.api import blp as notifications_blp
+    from casework.sla.api import blp as supervisions_blp
+    from casework.sla.api import calendar_blp
     from casework.auth.api import users_blp
     from casework.extensions import api
     from casework.health import bp as health_bp
     from casework.units.api import blp as units_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, users_blp, units_blp, cases_blp):
+    for blp in (auth_blp, users_blp, units_blp, cases_blp, supervisions_blp, calendar_blp, notifications_blp):
         api.register_blueprint(blp)
 
 

@@ -125,6 +125,42 @@ def users_create(app, username, role, unit_code, password_stdin, password) -> No
     click.echo(f"created user {user.username} ({user.role} at {user.unit_code})")
 
 
+# -- sla ---------------------------------------------------------------------
+@main.group("sla")
+def sla_group() -> None:
+    """Deadlines and escalation."""
+
+
+@sla_group.command("sweep")
+@with_app
+def sla_sweep(app) -> None:
+    """Run one SLA sweep now and print what it did."""
+    from casework.sla.policies import policies_for_app
+    from casework.sla.service import run_sweep
+
+    result = run_sweep(session=db.session, policies=policies_for_app(app))
+    for key, value in result.as_dict().items():
+        click.echo(f"{key}: {value}")
+
+
+@main.group("outbox")
+def outbox_group() -> None:
+    """The transactional outbox."""
+
+
+@outbox_group.command("relay")
+@with_app
+def outbox_relay(app) -> None:
+    """Move every pending outbox row to RQ now."""
+    from casework.extensions import redis_store
+    from casework.outbox.service import backlog, relay_once
+
+    total = 0
+    while sent := relay_once(session=db.session, redis=redis_store.client):
+        total += sent
+    click.echo(f"relayed {total}; still pending {backlog(session=db.session)}")
+
+
 # -- audit -------------------------------------------------------------------
 @main.group("audit")
 def audit_group() -> None:

@@ -53,7 +53,10 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """The current time from the injectable clock (``casework.clock``)."""
+    from casework import clock
+
+    return clock.now()
 
 
 class Database:

@@ -29,8 +29,13 @@ def readyz():
     except Exception as exc:
         checks["redis"] = f"down: {type(exc).__name__}"
     down = sorted(k for k, v in checks.items() if v != "ok")
+    extra = {}
+    if checks["database"] == "ok":
+        from casework.outbox.service import backlog
+
+        extra["outbox_backlog"] = backlog(session=db.session)
     if down:
         from casework.problem import problem_response
 
-        return problem_response(503, f"not ready: {', '.join(down)} down", extra={"checks": checks})
-    return jsonify(status="ready", checks=checks)
+        return problem_response(503, f"not ready: {', '.join(down)} down", extra={"checks": checks, **extra})
+    return jsonify(status="ready", checks=checks, **extra)

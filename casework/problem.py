@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, json
+from flask import Response, current_app, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -127,6 +127,10 @@ class ProblemApi(Api):
                 log.error("unhandled error", exc_info=original)
             detail = "internal error"
         flat = flatten_errors(errors) if errors else None
+        if error.code == 413 and not flat:
+            # Name the culprit like every other input error does.
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            flat = {"body": [f"larger than {limit} bytes" if limit else "too large"]}
         if flat and error.code == 422 and not data.get("message"):
             detail = "invalid fields: " + ", ".join(sorted(flat))
         if error.code == 400 and flat and any("Invalid JSON" in m for ms in flat.values() for m in ms):

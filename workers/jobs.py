@@ -52,3 +52,60 @@ def heartbeat() -> str:
     redis_store.client.set("casework:heartbeat", stamp, ex=3600)
     current_app.logger.debug("heartbeat %s", stamp)
     return stamp
+
+
+@casework_job
+def sla_sweep() -> dict:
+    """The periodic SLA sweep (idempotent: a rerun over the same state changes nothing)."""
+    from casework.sla.policies import policies_for_app
+    from casework.sla.service import run_sweep
+
+    return run_sweep(session=db.session, policies=policies_for_app()).as_dict()
+
+
+@casework_job
+def deliver_notification(notification_id: int) -> list[int]:
+    """Publish a notification to its unit's live stream and start its webhook deliveries."""
+    from rq import Queue
+
+    from casework.notifications.service import deliver
+    from workers.queues import DEFAULT
+
+    deliveries = deliver(session=db.session, redis=redis_store.client, notification_id=notification_id)
+    db.session.commit()
+    queue = Queue(DEFAULT, connection=redis_store.client)
+    from casework.outbox.service import _retry_for
+
+    for delivery_id in deliveries:
+        # A stable job id: a retried deliver_notification does not start a second webhook job.
+        job_id = f"webhook-{delivery_id}"
+        from rq.job import Job
+
+        if not Job.exists(job_id, connection=redis_store.client):
+            queue.enqueue(deliver_webhook, delivery_id=delivery_id, job_id=job_id,
+                          retry=_retry_for("deliver_webhook"))
+    return deliveries
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """POST one webhook; a failure raises so RQ retries with backoff, and the attempt is recorded first."""
+    from casework.notifications.webhooks import WebhookFailed, send
+
+    ctx = _ensure_app()
+    if ctx is not None:
+        ctx.push()
+    try:
+        try:
+            state = send(session=db.session, delivery_id=delivery_id, secret_fallback=current_app.config["SECRET_KEY"])
+            db.session.commit()
+            return state
+        except WebhookFailed:
+            db.session.commit()  # keep the attempt count and error, then let RQ retry
+            raise
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        db.session.remove()
+        if ctx is not None:
+            ctx.pop()

@@ -25,6 +25,7 @@ class ScheduledJob:
 
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("heartbeat", jobs.heartbeat, queues.DEFAULT, interval=60),
+    ScheduledJob("sla-sweep", jobs.sla_sweep, queues.SLA, interval=60, timeout=600),
 ]
 
 
@@ -49,6 +50,12 @@ def run_scheduler() -> None:
     from casework.app import create_app
     from casework.extensions import redis_store
 
+    from workers.relay import start_relay_thread
+
     app = create_app()
-    with app.app_context():
-        build_scheduler(redis_store.client).start()
+    stop = start_relay_thread(app)
+    try:
+        with app.app_context():
+            build_scheduler(redis_store.client).start()
+    finally:
+        stop.set()

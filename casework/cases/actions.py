@@ -55,7 +55,7 @@ def after_transition(fn: Callable[[ActionContext, str, str], None]):
 def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], actor: User,
                  expected_version: int | None, now: datetime | None = None) -> Case:
     """Apply ``action`` to the case as ``actor``; raises 404/403/409/422 domain errors."""
-    from casework.cases import handlers  # noqa: F401  (registers the handlers)
+    register_plugins()
 
     now = now or utcnow()
     case = get_visible_case(session=session, case_id=case_id, user=actor, for_update=True)
@@ -99,6 +99,13 @@ def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], 
     return case
 
 
+def register_plugins() -> None:
+    """Import the modules that register handlers and hooks (kept out of import time to avoid cycles)."""
+    from casework.cases import handlers  # noqa: F401
+    from casework.notifications import hooks  # noqa: F401
+    from casework.sla import clocks, handlers as sla_handlers  # noqa: F401
+
+
 def _no_effect(ctx: ActionContext) -> None:
     if ctx.params.get("note"):
         ctx.event_params["note"] = ctx.params["note"]
@@ -106,6 +113,7 @@ def _no_effect(ctx: ActionContext) -> None:
 
 def allowed_actions(*, case: Case, viewer: User) -> list[str]:
     """What ``viewer`` may do to ``case`` now (the table, minus guards known without parameters)."""
+    register_plugins()
     allowed = workflow_for(case.kind).allowed(case.status, viewer.role, relations_of(viewer, case))
     if case.returns_blocked and "return" in allowed:
         allowed.remove("return")

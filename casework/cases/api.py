@@ -9,12 +9,20 @@ from casework.cases.schemas import (ActionSchema, CaseCreateSchema, CaseListQuer
                                     EventListSchema)
 from casework.common.pagination import paginate
 from casework.extensions import db
-from casework.problem import Invalid
+from casework.problem import DomainError, Invalid
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases: intake, workflow, audit trail")
 BEARER = [{"bearerAuth": []}]
 INTAKE_ROLES = ("clerk", "supervisor", "admin")
 MAX_KEY = 200
+
+
+@blp.before_request
+def _json_bodies_only():
+    """webargs ignores a body that is not JSON, so JSON sent as text/plain would read as "every field missing"."""
+    if request.method in ("POST", "PUT", "PATCH") and (request.content_length or 0) > 0 and not request.is_json:
+        raise DomainError("the body must be JSON", status=415,
+                          errors={"Content-Type": [f"must be application/json, not {request.mimetype or 'unset'}"]})
 
 
 @blp.route("")

@@ -58,7 +58,10 @@ def _claim_key(*, session, actor: User, key: str, fingerprint: str, now: datetim
     """Insert the key row (a savepoint, so a race loses cleanly) or return the case it already made."""
     existing = _live_key(session, actor.id, key, now)
     if existing is None:
-        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key))
+        # Only an expired row may be cleared: a live one committed since the lookup above belongs to a
+        # concurrent request with this key, which this one must replay, not replace.
+        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key,
+                                                        IdempotencyKey.expires_at <= now))
         row = IdempotencyKey(user_id=actor.id, key=key, request_hash=fingerprint, status_code=0, created_at=now,
                              expires_at=now + IDEMPOTENCY_TTL)
         try:
@@ -122,11 +125,25 @@ def _register(*, session, data: dict, actor: User, now: datetime, repeat_window:
                  params={"unit": handling.code, "rule": decision.rule, "co_handlers": list(decision.co_handlers)},
                  at=now)
     case.status = "assigned"
+    _after_registration(session=session, case=case, decision=decision)
     if case.possible_repeat_of_id:
         append_event(session=session, case=case, action="link_repeat", from_state="assigned", to_state="assigned",
                      actor=actor, params={"possible_repeat_of": case.possible_repeat_of_id}, at=now)
     session.flush()
     return case
+
+
+def _after_registration(*, session, case: Case, decision) -> None:
+    """Start the statutory clocks and tell the receiving units (lead and co-handlers)."""
+    from casework.notifications.service import notify
+    from casework.sla.clocks import start_intake_clocks
+
+    start_intake_clocks(session=session, case=case)
+    for unit_code in (case.handling_unit, *decision.co_handlers):
+        role = "主办" if unit_code == case.handling_unit else "协办"
+        notify(session=session, unit_code=unit_code, kind="assignment", case_id=case.id,
+               dedup_key=f"assignment:{case.id}:{unit_code}:{case.event_count}",
+               title=f"新交办（{role}）：{case.number} {case.title[:40]}")
 
 
 def _regions(session, data: dict) -> list[str]:

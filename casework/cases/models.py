@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.db import Base, UTCDateTime, utcnow
@@ -14,7 +15,8 @@ CATEGORIES = ("dibao", "tekun", "temporary_aid", "disability", "unsupported_chil
               "social_org", "charity", "community", "customs", "place_names", "other")
 URGENCIES = ("urgent", "normal", "complex")
 OUTCOMES = ("support", "explain", "not_support")
-JSONType = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+# Imported explicitly: sa.dialects.postgresql exists only once something else has imported it.
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 class Case(Base):

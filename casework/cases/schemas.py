@@ -139,6 +139,9 @@ class ClockSchema(ma.Schema):
     met_at = ma.fields.AwareDateTime(allow_none=True)
     breached_at = ma.fields.AwareDateTime(allow_none=True)
     provisional = ma.fields.Boolean()
+    paused_at = ma.fields.AwareDateTime(allow_none=True)
+    extended_days = ma.fields.Integer()
+    unit = ma.fields.String()
 
 
 class CaseSchema(ma.Schema):

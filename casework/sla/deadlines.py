@@ -30,7 +30,7 @@ __all__ = [
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-Unit = Literal["calendar_days", "working_days", "working_hours"]
+Unit = Literal["calendar_days", "working_days", "working_hours", "hours"]
 UNITS: frozenset[str] = frozenset(get_args(Unit))
 
 OfficeHours = Sequence[tuple[time, time]]
@@ -244,7 +244,7 @@ class Policy:
         if self.unit not in UNITS:
             raise ValueError(f"{where}: unit must be one of {', '.join(sorted(UNITS))}; got {self.unit!r}")
         duration = self.duration
-        if self.unit == "working_hours":
+        if self.unit in ("working_hours", "hours"):
             if isinstance(duration, bool) or not isinstance(duration, (int, float)) \
                     or not math.isfinite(duration) or duration <= 0:
                 raise ValueError(f"{where}: duration must be a positive number of hours, got {duration!r}")
@@ -282,6 +282,9 @@ def compute(
         deadline = working_days_deadline(start, int(policy.duration), cal)
     elif policy.unit == "working_hours":
         deadline = working_hours_deadline(start, float(policy.duration), cal, office=office)
+    elif policy.unit == "hours":
+        # Wall-clock hours (hotline "24 hours"): no calendar involved, never provisional.
+        deadline = Deadline(_local(start, "start") + timedelta(hours=float(policy.duration)), False)
     else:  # unreachable for a validated Policy; guards hand-built objects
         raise ValueError(f"policy {policy.name!r}: unknown unit {policy.unit!r}")
     lead = policy.warn_lead

@@ -33,6 +33,9 @@ class Unit(Base):
     # prefix match on an indexed column, with no recursive query.
     path: Mapped[str] = mapped_column(sa.String(200))
     depth: Mapped[int] = mapped_column(sa.SmallInteger)
+    # Where this unit wants its notifications POSTed (signed with webhook_secret), if anywhere.
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(200))
 
     parent: Mapped[Unit | None] = relationship(remote_side=[code], lazy="raise")
 

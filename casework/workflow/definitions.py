@@ -7,6 +7,20 @@ from casework.workflow.engine import (ANCESTOR, CO_HANDLER, DISPATCHER, GRANDPAR
 STAFF = ("clerk", "supervisor")
 SUPERVISOR = ("supervisor",)
 OPEN_PETITION = ("registered", "assigned", "accepted", "in_progress")
+# States in which a unit still owes an answer, so 督办 and its reply make sense.
+SUPERVISABLE_PETITION = ("assigned", "accepted", "in_progress", "suspended", "under_review", "under_re_review")
+SUPERVISABLE_COMPLAINT = ("assigned", "contacted", "handled")
+
+
+def supervision_transitions(states: tuple[str, ...], extendable: tuple[str, ...]) -> tuple:
+    """督办 and 延期, the same for every kind that has a handling clock."""
+    return (
+        t("supervise", states, STAY, roles=SUPERVISOR, by=(ANCESTOR,), description="督办 with a reply deadline"),
+        t("reply_supervision", states, STAY, roles=STAFF, by=(HANDLER,), description="督办回复"),
+        t("request_extension", extendable, STAY, roles=STAFF, by=(HANDLER,), description="申请延期"),
+        t("approve_extension", extendable, STAY, roles=SUPERVISOR, by=(PARENT,), description="批准延期"),
+        t("deny_extension", extendable, STAY, roles=SUPERVISOR, by=(PARENT,), description="不予延期"),
+    )
 
 PETITION = Workflow(
     kind="petition",
@@ -51,6 +65,7 @@ PETITION = Workflow(
         t("add_co_handler", ("accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,), description="协办单位"),
         t("co_handler_submit", ("accepted", "in_progress"), STAY, roles=STAFF, by=(CO_HANDLER,),
           description="协办意见"),
+        *supervision_transitions(SUPERVISABLE_PETITION, ("accepted", "in_progress")),
     ),
 )
 
@@ -70,6 +85,7 @@ COMPLAINT = Workflow(
         t("transfer", ("assigned", "contacted"), "assigned", roles=STAFF, by=(HANDLER,), description="转办"),
         t("reopen", "closed", "assigned", roles=SUPERVISOR, by=(HANDLER, ANCESTOR),
           starts=("contact", "handling"), description="重办"),
+        *supervision_transitions(SUPERVISABLE_COMPLAINT, ("contacted",)),
     ),
 )
 

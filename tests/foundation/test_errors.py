@@ -89,6 +89,7 @@ def test_readyz_and_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert r.get_json()["outbox_backlog"] >= 0
 
 
 def test_openapi_document(client):

@@ -265,7 +265,7 @@ def test_compute(policy: Policy, start: datetime, due: datetime, warn: datetime 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"unit": "weeks"}, "unit must be one of calendar_days, working_days, working_hours; got 'weeks'"),
+        ({"unit": "weeks"}, "unit must be one of calendar_days, hours, working_days, working_hours; got 'weeks'"),
         ({"duration": 0}, "positive whole number of days"),
         ({"duration": 1.5}, "positive whole number of days"),
         ({"duration": True}, "positive whole number of days"),

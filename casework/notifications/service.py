@@ -1,0 +1,86 @@
+"""Notifications to units; webhook deliveries go out through the outbox."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from casework.auth.models import User
+from casework.common.sql import upsert_insert
+from casework.db import utcnow
+from casework.notifications.models import Notification, WebhookDelivery
+from casework.outbox import service as outbox
+from casework.units.models import Unit
+
+
+def notify(*, session, unit_code: str, kind: str, title: str, dedup_key: str, case_id: int | None = None,
+           supervision_id: int | None = None, payload: dict | None = None) -> int | None:
+    """Create one notification (once per ``dedup_key``) and queue its delivery; None if it already existed."""
+    stmt = upsert_insert(session, Notification.__table__).values(
+        unit_code=unit_code, kind=kind, title=title, dedup_key=dedup_key, case_id=case_id,
+        supervision_id=supervision_id, payload=payload or {}, created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.__table__.c.id)
+    new_id = session.execute(stmt).scalar()
+    if new_id is not None:
+        queue_delivery(session=session, notification_ids=[new_id])
+    return new_id
+
+
+def queue_delivery(*, session, notification_ids: list[int]) -> int:
+    """One outbox job per notification: it publishes to the unit's live stream and starts webhooks."""
+    return outbox.enqueue_many(session=session, func="workers.jobs.deliver_notification", queue="default",
+                               kwargs_list=[{"notification_id": i} for i in notification_ids])
+
+
+def stream_key(unit_code: str) -> str:
+    return f"casework:notifications:{unit_code}"
+
+
+def deliver(*, session, redis, notification_id: int) -> list[int]:
+    """Publish a notification to its unit's Redis stream and record webhook deliveries; returns delivery ids.
+
+    Idempotent: the stream entry id is derived from the notification id, and
+    deliveries are unique per (notification, unit).
+    """
+    n = session.get(Notification, notification_id)
+    if n is None:
+        return []
+    try:
+        redis.xadd(stream_key(n.unit_code), {"id": n.id, "kind": n.kind, "title": n.title,
+                                             "case_id": n.case_id or ""}, id=f"{n.id}-1", maxlen=10_000,
+                   approximate=True)
+    except Exception as exc:  # an id at or below the stream's last one means it was already published
+        if "equal or smaller" not in str(exc):
+            raise
+    unit = session.get(Unit, n.unit_code)
+    if not unit.webhook_url:
+        return []
+    existing = session.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.notification_id == n.id,
+                                                                  WebhookDelivery.unit_code == unit.code))
+    if existing is not None:
+        return [existing]
+    delivery = WebhookDelivery(notification_id=n.id, unit_code=unit.code, url=unit.webhook_url, state="pending",
+                               attempts=0, created_at=utcnow())
+    session.add(delivery)
+    session.flush()
+    return [delivery.id]
+
+
+def list_for(*, session, user: User, unread: bool | None = None) -> sa.Select:
+    """Notifications addressed to the caller's unit."""
+    stmt = sa.select(Notification).where(Notification.unit_code == user.unit_code)
+    if unread is True:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    elif unread is False:
+        stmt = stmt.where(Notification.read_at.is_not(None))
+    return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def mark_read(*, session, user: User, notification_id: int) -> Notification:
+    from casework.problem import NotFound
+
+    n = session.get(Notification, notification_id)
+    if n is None or n.unit_code != user.unit_code:
+        raise NotFound(f"notification {notification_id} not found")
+    if n.read_at is None:
+        n.read_at, n.read_by = utcnow(), user.id
+    session.flush()
+    return n

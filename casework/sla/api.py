@@ -1,0 +1,57 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from casework.auth.current import auth_required, current_user
+from casework.common.pagination import paginate
+from casework.extensions import db
+from casework.problem import Invalid
+from casework.sla import service
+from casework.sla.policies import policies_for_app
+from casework.sla.schemas import (CalendarLoadSchema, CalendarSchema, SupervisionPageSchema,
+                                  SupervisionQuerySchema)
+
+blp = Blueprint("supervisions", __name__, url_prefix="/api/v1/supervisions", description="督办 records")
+calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
+                         description="The working-day calendar and admin overrides")
+BEARER = [{"bearerAuth": []}]
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+@blp.route("")
+class Supervisions(MethodView):
+    @auth_required("supervisor", "inspector", "admin")
+    @blp.doc(security=BEARER)
+    @blp.arguments(SupervisionQuerySchema, location="query")
+    @blp.response(200, SupervisionPageSchema)
+    def get(self, args):
+        """督办 opened by or aimed at the caller's subtree."""
+        stmt = service.list_supervisions(session=db.session, viewer=current_user(), unit=args.get("unit"),
+                                         open_=args.get("open"))
+        return paginate(db.session, stmt, page=args["page"], page_size=args["page_size"])
+
+
+def _year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise Invalid("year out of range", errors={"year": [f"must be between {MIN_YEAR} and {MAX_YEAR}"]})
+    return year
+
+
+@calendar_blp.route("/<int:year>")
+class Calendar(MethodView):
+    @auth_required("admin")
+    @calendar_blp.doc(security=BEARER)
+    @calendar_blp.response(200, CalendarSchema)
+    def get(self, year):
+        """The calendar in force for a year and where it comes from."""
+        return service.calendar_view(session=db.session, year=_year(year))
+
+    @auth_required("admin")
+    @calendar_blp.doc(security=BEARER)
+    @calendar_blp.arguments(CalendarLoadSchema)
+    @calendar_blp.response(200, CalendarSchema)
+    def put(self, body, year):
+        """Load the official dates of a year (weekday holidays, worked weekend days); provisional deadlines are
+        recomputed."""
+        count = service.load_calendar(session=db.session, year=_year(year), holidays=body["holidays"],
+                                      workdays=body["workdays"], actor=current_user(), policies=policies_for_app())
+        return dict(service.calendar_view(session=db.session, year=year), recomputed=count)

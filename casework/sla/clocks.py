@@ -1,0 +1,136 @@
+"""Clocks follow the workflow: transitions start, stop, pause and resume them as the tables declare."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from casework.cases.actions import ActionContext, after_transition
+from casework.cases.calendar_source import current_calendar
+from casework.cases.models import Case
+from casework.cases.presenter import clock_provider
+from casework.sla.deadlines import compute, paused_total
+from casework.sla.models import CaseClock, Supervision
+from casework.sla.policies import SlaPolicies, policies_for_app
+from casework.workflow.definitions import workflow_for
+
+LIVE = ("running", "paused")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+def live_clock(*, session, case_id: int, name: str) -> CaseClock | None:
+    return session.scalar(sa.select(CaseClock).where(CaseClock.case_id == case_id, CaseClock.name == name,
+                                                     CaseClock.state.in_(LIVE)))
+
+
+def _deadline(policies: SlaPolicies, case: Case, name: str, start: datetime, extra_days: int, cal):
+    clock_policy = policies.for_clock(case.kind, name, case.urgency)
+    policy = clock_policy.policy
+    if extra_days:
+        from dataclasses import replace
+
+        policy = replace(policy, duration=policy.duration + extra_days)
+    return clock_policy, compute(policy, start, cal, office=policies.office_hours)
+
+
+def start_clock(*, session, case: Case, name: str, start: datetime, policies: SlaPolicies | None = None,
+                cal=None) -> CaseClock:
+    """Start clock ``name`` of ``case`` at ``start`` (the moment the law counts from)."""
+    policies = policies or policies_for_app()
+    cal = cal or current_calendar(session)
+    clock_policy, deadline = _deadline(policies, case, name, start, 0, cal)
+    clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=case.handling_unit,
+                      state="running", started_at=_utc(start), base_due_at=_utc(deadline.due_at),
+                      due_at=_utc(deadline.due_at), warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
+                      provisional=deadline.provisional, paused_seconds=0, pauses=[], extended_days=0)
+    session.add(clock)
+    return clock
+
+
+def recompute(*, clock: CaseClock, case: Case, policies: SlaPolicies, cal, now: datetime) -> None:
+    """Recompute a live clock's due and warning times (extension, calendar load, pause)."""
+    _, deadline = _deadline(policies, case, clock.name, clock.started_at, clock.extended_days, cal)
+    paused = timedelta(seconds=clock.paused_seconds)
+    clock.base_due_at = _utc(deadline.due_at)
+    clock.due_at = clock.base_due_at + paused
+    clock.warn_at = _utc(deadline.warn_at) + paused if deadline.warn_at else None
+    clock.provisional = deadline.provisional
+
+
+def stop_clock(*, session, clock: CaseClock, now: datetime, outcome: str) -> None:
+    """Stop a live clock as met; a breached clock keeps its state and records when it was done."""
+    clock.met_at = now
+    if clock.state in LIVE:
+        if clock.state == "paused":
+            clock.paused_at = None
+        clock.state = "met"
+    session.execute(sa.update(Supervision).where(Supervision.clock_id == clock.id, Supervision.state == "open")
+                    .values(state="closed", closed_at=now, outcome=outcome))
+
+
+@after_transition
+def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> None:
+    """Apply the clock effects the workflow table declares for this transition."""
+    session, case, tr, now = ctx.session, ctx.case, ctx.transition, ctx.now
+    workflow = workflow_for(case.kind)
+    finished = to_state in workflow.terminal
+    for name in tr.stops:
+        clock = session.scalar(sa.select(CaseClock).where(CaseClock.case_id == case.id, CaseClock.name == name,
+                                                          CaseClock.met_at.is_(None),
+                                                          CaseClock.state.in_((*LIVE, "breached"))))
+        if clock is not None:
+            stop_clock(session=session, clock=clock, now=now, outcome=f"handled: {tr.action}")
+    for name in tr.pauses:
+        clock = live_clock(session=session, case_id=case.id, name=name)
+        if clock is not None and clock.state == "running":
+            clock.state, clock.paused_at = "paused", now
+    for name in tr.resumes:
+        clock = live_clock(session=session, case_id=case.id, name=name)
+        if clock is not None and clock.state == "paused":
+            pause = (clock.paused_at, now)
+            clock.pauses = [*clock.pauses, [pause[0].isoformat(), now.isoformat()]]
+            clock.paused_seconds += int(paused_total([pause], now).total_seconds())
+            clock.state, clock.paused_at = "running", None
+            recompute(clock=clock, case=case, policies=policies_for_app(), cal=current_calendar(session), now=now)
+    if tr.action in ("assign", "transfer", "return"):
+        # The clock runs on; it is now the new unit's to meet.
+        session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE))
+                        .values(unit_code=case.handling_unit))
+    if finished:
+        for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
+                                                                CaseClock.state.in_(LIVE))):
+            stop_clock(session=session, clock=clock, now=now, outcome=f"case {to_state}")
+        session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
+                        .values(state="closed", closed_at=now, outcome=f"case {to_state}"))
+    for name in tr.starts:
+        if live_clock(session=session, case_id=case.id, name=name) is None:
+            start_clock(session=session, case=case, name=name, start=now)
+    session.flush()
+    refresh_flags(session=session, case=case)
+
+
+def refresh_flags(*, session, case: Case) -> None:
+    """overdue: a breached clock not yet met; supervised: an open supervision."""
+    case.overdue = bool(session.scalar(sa.select(sa.func.count()).select_from(CaseClock).where(
+        CaseClock.case_id == case.id, CaseClock.state == "breached", CaseClock.met_at.is_(None))))
+    case.supervised = bool(session.scalar(sa.select(sa.func.count()).select_from(Supervision).where(
+        Supervision.case_id == case.id, Supervision.state == "open")))
+
+
+def start_intake_clocks(*, session, case: Case) -> None:
+    """At registration the acceptance (petition) or contact and handling (complaint) clocks start at received_at."""
+    names = {"petition": ("acceptance",), "complaint": ("contact", "handling")}.get(case.kind, ())
+    for name in names:
+        start_clock(session=session, case=case, name=name, start=case.received_at)
+    session.flush()
+
+
+@clock_provider
+def list_clocks(*, session, case: Case) -> list[dict]:
+    rows = session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id).order_by(CaseClock.id))
+    return [{"name": c.name, "policy": c.policy, "state": c.state, "started_at": c.started_at, "due_at": c.due_at,
+             "warn_at": c.warn_at, "met_at": c.met_at, "breached_at": c.breached_at, "provisional": c.provisional,
+             "paused_at": c.paused_at, "extended_days": c.extended_days, "unit": c.unit_code} for c in rows]

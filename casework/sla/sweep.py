@@ -1,0 +1,169 @@
+"""The SLA sweep: warn, breach, supervise, re-escalate, close — set-based, idempotent, one transaction.
+
+Every step is an UPDATE or INSERT ... SELECT over indexed columns; rows touched
+by this run are recognised by the run's own timestamp, so no Python loop walks
+the open cases. A second run over the same state finds nothing to do, and a run
+that dies midway rolls back whole, leaving the next run the full work.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, time, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from casework.cases.calendar_source import current_calendar
+from casework.cases.models import Case
+from casework.common.sql import upsert_insert
+from casework.notifications.models import Notification
+from casework.notifications.service import queue_delivery
+from casework.sla.deadlines import SHANGHAI
+from casework.sla.models import CaseClock, Supervision
+from casework.sla.policies import SlaPolicies
+from casework.units.models import Unit
+
+TERMINAL = ("closed", "not_accepted", "merged")
+
+
+@dataclass
+class SweepResult:
+    windows_closed: int = 0
+    warned: int = 0
+    breached: int = 0
+    supervisions_opened: int = 0
+    escalated: int = 0
+    supervisions_closed: int = 0
+    notifications: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _workdays_after(session, moment: datetime, days: int) -> datetime:
+    day = current_calendar(session).add_workdays(moment.astimezone(SHANGHAI).date(), days)
+    return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
+
+
+def _notify_select(session, select: sa.Select) -> list[int]:
+    """INSERT notifications FROM a select of (unit_code, kind, case_id, supervision_id, title, dedup_key, created_at)."""
+    table = Notification.__table__
+    cols = ["unit_code", "kind", "case_id", "supervision_id", "title", "dedup_key", "created_at", "payload"]
+    stmt = (upsert_insert(session, table).from_select(cols, select)
+            .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id))
+    ids = list(session.execute(stmt).scalars())
+    queue_delivery(session=session, notification_ids=ids)
+    return ids
+
+
+def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
+    """Run one sweep at ``now``; the caller commits."""
+    result = SweepResult()
+    clocks = CaseClock.__table__
+    empty = sa.literal("{}", sa.JSON) if session.get_bind().dialect.name == "sqlite" else sa.cast(
+        sa.literal("{}"), sa.dialects.postgresql.JSONB)
+
+    # 1. A petitioner's window that ran out closes quietly: no breach, no 督办.
+    result.windows_closed = session.execute(
+        sa.update(clocks).where(clocks.c.state == "running", clocks.c.due_at <= now,
+                                clocks.c.name.in_(sorted(policies.window_names)))
+        .values(state="met", met_at=clocks.c.due_at)).rowcount
+
+    # 2. 预警, once per clock.
+    result.warned = session.execute(
+        sa.update(clocks).where(clocks.c.state == "running", clocks.c.warned_at.is_(None), clocks.c.warn_at <= now,
+                                clocks.c.due_at > now).values(warned_at=now)).rowcount
+    if result.warned:
+        result.notifications += len(_notify_select(session, sa.select(
+            clocks.c.unit_code, sa.literal("warning"), clocks.c.case_id, sa.null(),
+            sa.literal("预警：") + Case.number + sa.literal(" ") + clocks.c.name + sa.literal(" 即将到期"),
+            sa.literal("warn:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, sa.DateTime(timezone=True)), empty,
+        ).select_from(clocks.join(Case.__table__, Case.id == clocks.c.case_id))
+            .where(clocks.c.warned_at == now, clocks.c.state == "running")))
+
+    # 3. Breach: the clock is breached, the case overdue, and a 督办 opens at the handling unit's parent.
+    result.breached = session.execute(
+        sa.update(clocks).where(clocks.c.state == "running", clocks.c.due_at <= now)
+        .values(state="breached", breached_at=now)).rowcount
+    if result.breached:
+        just_breached = sa.select(clocks.c.case_id).where(clocks.c.breached_at == now, clocks.c.state == "breached")
+        session.execute(sa.update(Case).where(Case.id.in_(just_breached)).values(overdue=True, supervised=True))
+        handler, parent = aliased(Unit), aliased(Unit)
+        escalate_at = _workdays_after(session, now, policies.reescalate_after_workdays)
+        sup = Supervision.__table__
+        # The ministry has no parent: a breach there is supervised by the ministry itself.
+        supervisor_code = sa.func.coalesce(parent.code, handler.code)
+        inserted = session.execute(
+            upsert_insert(session, sup).from_select(
+                ["case_id", "clock_id", "kind", "unit_code", "unit_path", "level", "target_unit", "reason", "state",
+                 "opened_at", "escalate_at"],
+                sa.select(clocks.c.case_id, clocks.c.id, sa.literal("auto"), supervisor_code,
+                          sa.func.coalesce(parent.path, handler.path), sa.func.coalesce(parent.level, handler.level),
+                          clocks.c.unit_code, sa.literal("超期：") + clocks.c.name + sa.literal(" 未在期限内办理"),
+                          sa.literal("open"), sa.literal(now, sa.DateTime(timezone=True)),
+                          sa.literal(escalate_at, sa.DateTime(timezone=True)))
+                .select_from(clocks.join(handler, handler.code == clocks.c.unit_code)
+                             .outerjoin(parent, parent.code == handler.parent_code))
+                .where(clocks.c.breached_at == now, clocks.c.state == "breached"),
+            ).on_conflict_do_nothing(index_elements=["clock_id", "unit_code"], index_where=sa.text("kind = 'auto'"))
+            .returning(sup.c.id)).scalars().all()
+        result.supervisions_opened = len(inserted)
+        result.notifications += len(_notify_select(session, sa.select(
+            clocks.c.unit_code, sa.literal("breach"), clocks.c.case_id, sa.null(),
+            sa.literal("超期：") + Case.number + sa.literal(" ") + clocks.c.name,
+            sa.literal("breach:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, sa.DateTime(timezone=True)), empty,
+        ).select_from(clocks.join(Case.__table__, Case.id == clocks.c.case_id))
+            .where(clocks.c.breached_at == now, clocks.c.state == "breached")))
+        result.notifications += _notify_supervisions(session, now, empty, "supervision")
+
+    # 4. Re-escalate unanswered 督办 one level up, up to the ministry.
+    result.escalated = _reescalate(session, now, policies, empty)
+    result.notifications += _notify_supervisions(session, now, empty, "escalation") if result.escalated else 0
+
+    # 5. Close 督办 whose clock has been met or whose case has finished.
+    sup = Supervision.__table__
+    met_clock = sa.select(clocks.c.id).where(clocks.c.met_at.is_not(None))
+    done_case = sa.select(Case.id).where(Case.status.in_(TERMINAL))
+    result.supervisions_closed = session.execute(
+        sa.update(sup).where(sup.c.state == "open", sa.or_(sup.c.clock_id.in_(met_clock), sup.c.case_id.in_(done_case)))
+        .values(state="closed", closed_at=now, outcome="handled")).rowcount
+    if result.supervisions_closed:
+        still_open = sa.select(sup.c.case_id).where(sup.c.state == "open")
+        session.execute(sa.update(Case).where(Case.supervised.is_(True), Case.id.not_in(still_open))
+                        .values(supervised=False))
+    session.flush()
+    return result
+
+
+def _notify_supervisions(session, now: datetime, empty, kind: str) -> int:
+    """Tell each supervising unit about the supervisions opened in this run."""
+    sup = Supervision.__table__
+    return len(_notify_select(session, sa.select(
+        sup.c.unit_code, sa.literal(kind), sup.c.case_id, sup.c.id,
+        sa.literal("督办：") + Case.number + sa.literal(" ") + sup.c.reason,
+        sa.literal(f"{kind}:") + sa.cast(sup.c.id, sa.String), sa.literal(now, sa.DateTime(timezone=True)), empty,
+    ).select_from(sup.join(Case.__table__, Case.id == sup.c.case_id))
+        .where(sup.c.opened_at == now, sup.c.state == "open", sup.c.kind == "auto",
+               sup.c.parent_id.is_(None) if kind == "supervision" else sup.c.parent_id.is_not(None))))
+
+
+def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:
+    sup = Supervision.__table__
+    current, parent = aliased(Unit), aliased(Unit)
+    due = sa.and_(sup.c.state == "open", sup.c.escalate_at <= now, sup.c.escalated_at.is_(None),
+                  sup.c.replied_at.is_(None), sup.c.level != "ministry")
+    escalate_at = _workdays_after(session, now, policies.reescalate_after_workdays)
+    inserted = session.execute(
+        upsert_insert(session, sup).from_select(
+            ["case_id", "clock_id", "parent_id", "kind", "unit_code", "unit_path", "level", "target_unit", "reason",
+             "state", "opened_at", "escalate_at"],
+            sa.select(sup.c.case_id, sup.c.clock_id, sup.c.id, sa.literal("auto"), parent.code, parent.path,
+                      parent.level, sup.c.target_unit, sa.literal("逐级督办：") + sup.c.reason, sa.literal("open"),
+                      sa.literal(now, sa.DateTime(timezone=True)), sa.literal(escalate_at, sa.DateTime(timezone=True)))
+            .select_from(sup.join(current, current.code == sup.c.unit_code)
+                         .join(parent, parent.code == current.parent_code))
+            .where(due),
+        ).on_conflict_do_nothing(index_elements=["clock_id", "unit_code"], index_where=sa.text("kind = 'auto'"))
+        .returning(sup.c.id)).scalars().all()
+    session.execute(sa.update(sup).where(due).values(escalated_at=now))
+    return len(inserted)
