@@ -15,7 +15,7 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings.INSTANCE_DIR, instance_relative_config=False)
     app.config.from_object(settings)
     for key in ("SECRET_KEY", "PII_KEYS", "DATABASE_URL", "REDIS_URL", "INSTANCE_DIR",
-                "ROUTING_RULES_FILE", "SLA_POLICIES_FILE"):
+                "ROUTING_RULES_FILE", "SLA_POLICIES_FILE", "EVIDENCE_DIR"):
         app.config[key] = getattr(settings, key)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -82,6 +82,8 @@ def register_blueprints(app: Flask) -> None:
     from casework.auth.api import blp as auth_blp
     from casework.cases.api import blp as cases_blp
     from casework.notifications.api import blp as notifications_blp
+    from casework.links.api import blp as links_blp
+    from casework.rectification.api import blp as rectifications_blp
     from casework.sla.api import blp as supervisions_blp
     from casework.sla.api import calendar_blp
     from casework.auth.api import users_blp
@@ -90,7 +92,8 @@ def register_blueprints(app: Flask) -> None:
     from casework.units.api import blp as units_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, users_blp, units_blp, cases_blp, supervisions_blp, calendar_blp, notifications_blp):
+    for blp in (auth_blp, users_blp, units_blp, cases_blp, links_blp, supervisions_blp, calendar_blp,
+                notifications_blp, rectifications_blp):
         api.register_blueprint(blp)
 
 

@@ -7,11 +7,14 @@ flask-smorest's ``abort``. Both, and Flask's own 404/405/413, leave here as
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
 from flask import Response, current_app, json
+import flask_smorest
 from flask_smorest import Api
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -144,3 +147,45 @@ class ProblemApi(Api):
 
 def handle_domain_error(error: DomainError) -> Response:
     return problem_response(error.status, error.detail, error.errors or None, extra=error.extra or None)
+
+
+def _unstorable(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Strings no database column can hold: NUL (PostgreSQL text rejects it) and lone surrogates (not UTF-8)."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, str):
+        if "\x00" in value:
+            found[path or "body"] = ["must not contain NUL characters"]
+        elif not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                found[path or "body"] = ["must be valid Unicode (no lone surrogates)"]
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.update(_unstorable(item, f"{path}.{index}" if path else str(index)))
+    elif isinstance(value, Mapping):
+        for key in value:
+            child = f"{path}.{key}" if path else str(key)
+            found.update(_unstorable(key, child))
+            found.update(_unstorable(value[key], child))
+    return found
+
+
+class ProblemParser(FlaskParser):
+    """webargs parser whose input failures are 4xx problems rather than 500s further down."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as exc:  # nesting deeper than the JSON decoder can follow
+            self._handle_invalid_json_error(exc, req)
+
+    def pre_load(self, location_data, *, schema, req, location):
+        bad = _unstorable(location_data) if location in ("json", "query", "querystring", "form") else {}
+        if bad:
+            raise ma.ValidationError(bad)
+        return location_data
+
+
+# Set before any view module decorates with @blp.arguments (they all import casework.extensions, hence this).
+flask_smorest.Blueprint.ARGUMENTS_PARSER = ProblemParser()

@@ -39,6 +39,7 @@ class BaseConfig:
     LOGIN_MAX_FAILURES_PER_ADDR = 20
     LOGIN_FAILURE_WINDOW_SECONDS = 900
 
+    EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
     ROUTING_RULES_FILE = str(CONFIG_DIR / "routing.yaml")
     SLA_POLICIES_FILE = str(CONFIG_DIR / "sla.yaml")
 
@@ -51,6 +52,7 @@ class BaseConfig:
         self.INSTANCE_DIR = str(instance_dir())
         self.ROUTING_RULES_FILE = env.get("CASEWORK_ROUTING_RULES") or self.ROUTING_RULES_FILE
         self.SLA_POLICIES_FILE = env.get("CASEWORK_SLA_POLICIES") or self.SLA_POLICIES_FILE
+        self.EVIDENCE_DIR = env.get("CASEWORK_EVIDENCE_DIR") or str(instance_dir() / "evidence")
 
     @property
     def embedded_database(self) -> bool:

@@ -109,3 +109,11 @@ def deliver_webhook(delivery_id: int) -> str:
         db.session.remove()
         if ctx is not None:
             ctx.pop()
+
+
+@casework_job
+def auto_link(case_id: int) -> int:
+    """Background automatic links of one case (same person, accused official, village)."""
+    from casework.links.service import auto_link as link
+
+    return link(session=db.session, case_id=case_id)

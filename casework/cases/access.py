@@ -12,6 +12,10 @@ from casework.units.tree import codes_of
 from casework.workflow.engine import ANCESTOR, CO_HANDLER, DISPATCHER, GRANDPARENT, HANDLER, PARENT
 
 
+# Case ids are 32-bit integer columns on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
 def visible_condition(user: User) -> sa.ColumnElement[bool]:
     """Cases handled in the caller's subtree, or in which a unit of that subtree co-handles."""
     root = scope_path(user)
@@ -25,6 +29,8 @@ def visible_condition(user: User) -> sa.ColumnElement[bool]:
 
 def get_visible_case(*, session, case_id: int, user: User, for_update: bool = False) -> Case:
     """The case if the caller may see it; 404 otherwise (its existence is not revealed)."""
+    if not 0 < case_id <= MAX_ID:  # the database cannot even bind a larger id (was a 500)
+        raise NotFound(f"case {case_id} not found")
     stmt = sa.select(Case).where(Case.id == case_id, visible_condition(user))
     if for_update:
         stmt = stmt.with_for_update(of=Case).execution_options(populate_existing=True)
@@ -39,7 +45,9 @@ def relations_of(user: User, case: Case) -> frozenset[str]:
     rel: set[str] = set()
     chain = codes_of(case.unit_path)  # root … handling unit
     if user.unit_code == case.handling_unit:
-        rel.add(DISPATCHER if case.status == "registered" else HANDLER)
+        # A petition or complaint back at "registered" waits for (re)assignment by the unit holding it.
+        dispatching = case.status == "registered" and case.kind in ("petition", "complaint")
+        rel.add(DISPATCHER if dispatching else HANDLER)
     if len(chain) >= 2 and user.unit_code == chain[-2]:
         rel.add(PARENT)
     if len(chain) >= 3 and user.unit_code == chain[-3]:

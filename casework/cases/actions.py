@@ -102,6 +102,8 @@ def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], 
 def register_plugins() -> None:
     """Import the modules that register handlers and hooks (kept out of import time to avoid cycles)."""
     from casework.cases import handlers  # noqa: F401
+    from casework.leads import handlers as lead_handlers  # noqa: F401
+    from casework.rectification import handlers as rectification_handlers  # noqa: F401
     from casework.notifications import hooks  # noqa: F401
     from casework.sla import clocks, handlers as sla_handlers  # noqa: F401
 

@@ -13,7 +13,7 @@ from casework.problem import DomainError, Invalid
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases: intake, workflow, audit trail")
 BEARER = [{"bearerAuth": []}]
-INTAKE_ROLES = ("clerk", "supervisor", "admin")
+INTAKE_ROLES = ("clerk", "supervisor", "inspector", "admin")
 MAX_KEY = 200
 
 

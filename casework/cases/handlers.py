@@ -179,6 +179,9 @@ def request_review(ctx: ActionContext) -> None:
         raise Invalid(f"a review must be requested within {REVIEW_WINDOW_DAYS} days",
                       errors={"action": ["the review window has passed"]})
     ctx.reason = ctx.params.get("reason")
+    # Asking for review withdraws any earlier "satisfied"; left in place, it would let `close` end the
+    # case right after the review decision and cut off the petitioner's 30 days to ask for re-review.
+    case.satisfaction = None
 
 
 @handles("decide_review", "decide_re_review")
@@ -223,6 +226,10 @@ def merge(ctx: ActionContext) -> None:
         raise Invalid("cannot merge: " + "; ".join(problems), errors={"into": problems})
     case.merged_into_id = target.id
     ctx.event_params.update(into=target.id, into_number=target.number)
+    from casework.links.service import add_link
+
+    add_link(session=ctx.session, case_id=case.id, target_id=target.id, type_="duplicate", note="合并重复信访",
+             actor=None, auto=True)
 
 
 @handles("suspend")

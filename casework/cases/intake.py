@@ -36,9 +36,12 @@ def request_fingerprint(body: dict) -> str:
 
 
 def intake(*, session, data: dict, actor: User, idempotency_key: str | None = None, raw_body: dict | None = None,
-           now: datetime | None = None, repeat_window: timedelta = REPEAT_WINDOW) -> IntakeResult:
+           now: datetime | None = None, repeat_window: timedelta = REPEAT_WINDOW,
+           skip_role_check: bool = False) -> IntakeResult:
     """Register a new case from validated ``data``; replays an earlier answer for a repeated key."""
     now = now or utcnow()
+    if not skip_role_check:  # a petition's handler spinning off a lead is checked by the workflow table
+        check_intake_role(actor=actor, kind=data["kind"])
     key_row = None
     if idempotency_key:
         fingerprint = request_fingerprint(raw_body if raw_body is not None else data)
@@ -52,6 +55,17 @@ def intake(*, session, data: dict, actor: User, idempotency_key: str | None = No
         key_row.status_code = 201
     session.flush()
     return IntakeResult(case, created=True)
+
+
+def check_intake_role(*, actor: User, kind: str) -> None:
+    """Leads are taken in by discipline units; petitions and complaints by civil-affairs staff."""
+    from casework.problem import Forbidden
+
+    if kind == "lead":
+        if actor.unit.kind != "discipline" or actor.role not in ("inspector", "supervisor", "admin"):
+            raise Forbidden("leads are registered by a discipline-inspection unit (or spun off from a petition)")
+    elif actor.unit.kind != "civil_affairs" or actor.role not in ("clerk", "supervisor", "admin"):
+        raise Forbidden(f"a {kind} is registered by civil-affairs clerks or supervisors")
 
 
 def _claim_key(*, session, actor: User, key: str, fingerprint: str, now: datetime):
@@ -91,46 +105,98 @@ def _live_key(session, user_id: int, key: str, now: datetime) -> IdempotencyKey 
 
 
 def _register(*, session, data: dict, actor: User, now: datetime, repeat_window: timedelta) -> Case:
+    kind = data["kind"]
     regions = _regions(session, data)
+    accused = data.get("accused") or {}
+    if accused.get("unit"):
+        _civil_unit(session, accused["unit"], "accused.unit")
     decision = decide_route(session=session, request=RouteRequest(
-        kind=data["kind"], category=data["category"], regions=tuple(regions),
-        people_count=data.get("people_count", 1), registering_unit=actor.unit_code))
-    received_at = data.get("received_at") or now
+        kind=kind, category=data["category"], regions=tuple(regions), people_count=data.get("people_count", 1),
+        registering_unit=actor.unit_code, accused_unit=accused.get("unit")))
+    case = new_case(session=session, kind=kind, actor=actor, now=now, decision=decision, regions=regions,
+                    fields=dict(channel=data["channel"], category=data["category"],
+                                urgency=data.get("urgency", "normal"), title=data["title"], content=data["content"],
+                                people_count=data.get("people_count", 1), received_at=data.get("received_at") or now,
+                                anonymous=bool(data.get("anonymous")), village_code=data.get("village_code")))
+    if kind == "lead":
+        store_lead_facts(case, data)
+    else:
+        store_petitioner(case, data.get("petitioner"))
+        case.possible_repeat_of_id = _find_repeat(session, case, now, repeat_window)
+    session.flush()
+    initial = "received" if kind == "lead" else "registered"
+    append_event(session=session, case=case, action="register", from_state=None, to_state=initial, actor=actor,
+                 params={"number": case.number, "channel": case.channel, "category": case.category,
+                         "regions": regions}, at=now)
+    if decision.forwarded_from:
+        append_event(session=session, case=case, action="forward", from_state=initial, to_state=initial,
+                     actor=actor, reason=decision.reason,
+                     params={"from_unit": decision.forwarded_from, "to_unit": case.handling_unit}, at=now)
+    case.status = initial
+    if kind in ("petition", "complaint"):
+        append_event(session=session, case=case, action="assign", from_state="registered", to_state="assigned",
+                     actor=actor, reason=decision.reason,
+                     params={"unit": case.handling_unit, "rule": decision.rule,
+                             "co_handlers": list(decision.co_handlers)}, at=now)
+        case.status = "assigned"
+    _after_registration(session=session, case=case, decision=decision)
+    if case.possible_repeat_of_id:
+        append_event(session=session, case=case, action="link_repeat", from_state=case.status, to_state=case.status,
+                     actor=actor, params={"possible_repeat_of": case.possible_repeat_of_id}, at=now)
+    from casework.links.service import queue_auto_links
+
+    queue_auto_links(session=session, case=case)
+    session.flush()
+    return case
+
+
+def new_case(*, session, kind: str, actor: User, now: datetime, decision, regions: list[str], fields: dict) -> Case:
+    """Insert the case row with its number, route and participants (no events yet)."""
     handling = session.get(Unit, decision.unit)
     case = Case(
-        number=next_number(session=session, kind=data["kind"], region=regions[0], year=_year_in_china(received_at)),
-        kind=data["kind"], status="registered", channel=data["channel"], category=data["category"],
-        urgency=data.get("urgency", "normal"), title=data["title"], content=data["content"], region=regions[0],
-        regions=regions, handling_unit=handling.code, unit_path=handling.path, registering_unit=actor.unit_code,
-        route_rule=decision.rule, route_reason=decision.reason, people_count=data.get("people_count", 1),
-        received_at=received_at, created_at=now, updated_at=now, created_by=actor.id, version=1,
-        anonymous=bool(data.get("anonymous")), assigned_at=now,
-    )
-    store_petitioner(case, data.get("petitioner"))
-    case.possible_repeat_of_id = _find_repeat(session, case, now, repeat_window)
+        number=next_number(session=session, kind=kind, region=regions[0],
+                           year=_year_in_china(fields.get("received_at") or now)),
+        kind=kind, status="registered", region=regions[0], regions=regions, handling_unit=handling.code,
+        unit_path=handling.path, registering_unit=actor.unit_code, route_rule=decision.rule,
+        route_reason=decision.reason, created_at=now, updated_at=now, created_by=actor.id, version=1,
+        assigned_at=now, **fields)
     session.add(case)
     session.flush()
     case.participants.append(CaseParticipant(unit_code=handling.code, role="lead", added_at=now))
     for co in decision.co_handlers:
         case.participants.append(CaseParticipant(unit_code=co, role="co", added_at=now))
-    append_event(session=session, case=case, action="register", from_state=None, to_state="registered", actor=actor,
-                 params={"number": case.number, "channel": case.channel, "category": case.category,
-                         "regions": regions}, at=now)
-    if decision.forwarded_from:
-        append_event(session=session, case=case, action="forward", from_state="registered", to_state="registered",
-                     actor=actor, reason=decision.reason,
-                     params={"from_unit": decision.forwarded_from, "to_unit": handling.code}, at=now)
-    append_event(session=session, case=case, action="assign", from_state="registered", to_state="assigned",
-                 actor=actor, reason=decision.reason,
-                 params={"unit": handling.code, "rule": decision.rule, "co_handlers": list(decision.co_handlers)},
-                 at=now)
-    case.status = "assigned"
-    _after_registration(session=session, case=case, decision=decision)
-    if case.possible_repeat_of_id:
-        append_event(session=session, case=case, action="link_repeat", from_state="assigned", to_state="assigned",
-                     actor=actor, params={"possible_repeat_of": case.possible_repeat_of_id}, at=now)
-    session.flush()
     return case
+
+
+def store_lead_facts(case: Case, data: dict) -> None:
+    """The reporter goes into the encrypted personal fields with no person index: a reporter must not
+    become findable, or linkable to their own petitions, by anyone but the owning inspectors."""
+    from casework.security import pii_box
+
+    store_petitioner(case, data.get("reporter"))
+    case.person_index = None
+    case.anonymous = not data.get("reporter")
+    case.lead_source = data.get("source")
+    accused = data.get("accused") or {}
+    if accused.get("name"):
+        case.accused_name = pii_box.encrypt(accused["name"])
+        case.accused_key = accused_key(accused["name"], accused.get("unit"))
+    case.accused_unit = accused.get("unit")
+    case.accused_position = accused.get("position")
+
+
+def accused_key(name: str, unit: str | None) -> str:
+    from casework.security import pii_box
+
+    normalized = "".join(name.split()).replace("·", "").lower()
+    return pii_box.blind_index(f"accused:{normalized}|{unit or ''}")
+
+
+def _civil_unit(session, code: str, field: str) -> Unit:
+    unit = session.get(Unit, code)
+    if unit is None or unit.kind != "civil_affairs":
+        raise Invalid(f"unit {code} is not a known unit", errors={field: [f"unknown unit {code}"]})
+    return unit
 
 
 def _after_registration(*, session, case: Case, decision) -> None:
@@ -141,9 +207,11 @@ def _after_registration(*, session, case: Case, decision) -> None:
     start_intake_clocks(session=session, case=case)
     for unit_code in (case.handling_unit, *decision.co_handlers):
         role = "主办" if unit_code == case.handling_unit else "协办"
+        # A lead's notification names only its number: titles of leads can point at a reporter.
+        title = case.title[:40] if case.kind != "lead" else "问题线索"
         notify(session=session, unit_code=unit_code, kind="assignment", case_id=case.id,
                dedup_key=f"assignment:{case.id}:{unit_code}:{case.event_count}",
-               title=f"新交办（{role}）：{case.number} {case.title[:40]}")
+               title=f"新交办（{role}）：{case.number} {title}")
 
 
 def _regions(session, data: dict) -> list[str]:
@@ -163,7 +231,8 @@ def _find_repeat(session, case: Case, now: datetime, window: timedelta) -> int |
         return None
     recent = sa.or_(Case.status.not_in(TERMINAL), sa.and_(Case.status == "closed", Case.closed_at >= now - window))
     return session.scalar(
-        sa.select(Case.id).where(Case.person_index == case.person_index, Case.category == case.category, recent)
+        sa.select(Case.id).where(Case.person_index == case.person_index, Case.category == case.category, recent,
+                                 Case.id != case.id)
         .order_by(Case.received_at.desc(), Case.id.desc()).limit(1))
 
 

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.db import Base, UTCDateTime, utcnow
 
-KINDS = ("petition", "complaint")
+KINDS = ("petition", "complaint", "lead", "rectification")
+INTAKE_KINDS = ("petition", "complaint", "lead")  # rectification items have their own endpoint
+LEAD_SOURCES = ("public_report", "audit", "inspection", "petition_spinoff")
 CHANNELS = ("letter", "visit", "online", "phone", "hotline", "inspection", "audit", "transfer")
 CATEGORIES = ("dibao", "tekun", "temporary_aid", "disability", "unsupported_children", "left_behind", "elderly_care",
               "social_org", "charity", "community", "customs", "place_names", "other")
@@ -87,6 +89,16 @@ class Case(Base):
     possible_repeat_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     overdue: Mapped[bool] = mapped_column(default=False)
     supervised: Mapped[bool] = mapped_column(default=False)
+    # Leads (问题线索): where the lead came from and whom it concerns. accused_key is a keyed
+    # hash of the normalised name and unit, so the same official links across leads.
+    lead_source: Mapped[str | None] = mapped_column(sa.String(24))
+    accused_name: Mapped[str | None] = mapped_column(sa.String(400))
+    accused_unit: Mapped[str | None] = mapped_column(sa.ForeignKey("units.code"))
+    accused_position: Mapped[str | None] = mapped_column(sa.String(100))
+    accused_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    disposal: Mapped[str | None] = mapped_column(sa.String(24))
+    # 12-digit statistical code of the village (居委会/村委会), when known.
+    village_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
     last_event_hash: Mapped[str | None] = mapped_column(sa.String(64))
     event_count: Mapped[int] = mapped_column(default=0)
 

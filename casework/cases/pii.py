@@ -60,3 +60,19 @@ def reencrypt(case: Case) -> bool:
         return False
     store_petitioner(case, decrypt_petitioner(case))
     return True
+
+
+def sees_reporter(viewer: User, case: Case) -> bool:
+    """A lead's reporter is for the inspectors of the discipline unit that owns the lead, nobody else."""
+    return viewer.role in ("inspector", "supervisor") and viewer.unit_code == case.handling_unit \
+        and case.handling_unit.startswith("D")
+
+
+def present_reporter(*, session, case: Case, viewer: User, full_allowed: bool = True) -> dict:
+    """Everyone else learns only that a reporter exists (and whether they gave their name)."""
+    exists = not case.anonymous
+    if exists and full_allowed and sees_reporter(viewer, case):
+        clear = decrypt_petitioner(case)
+        session.add(AccessEvent(user_id=viewer.id, case_id=case.id, fields="reporter", purpose="lead_read"))
+        return {"exists": True, "real_name": True, **clear}
+    return {"exists": exists, "real_name": exists}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from casework.auth.models import User
 from casework.cases.actions import allowed_actions
 from casework.cases.models import Case
-from casework.cases.pii import present_petitioner
+from casework.cases.pii import present_petitioner, present_reporter
 
 _clock_providers: list = []
 
@@ -32,7 +32,11 @@ def present_case(*, session, case: Case, viewer: User, full_pii: bool = True) ->
         "regions": case.regions or [case.region], "handling_unit": case.handling_unit,
         "registering_unit": case.registering_unit, "route": {"rule": case.route_rule, "reason": case.route_reason},
         "participants": case.participants, "anonymous": case.anonymous,
-        "petitioner": present_petitioner(session=session, case=case, viewer=viewer, full_allowed=full_pii),
+        "petitioner": None if case.kind == "lead" else present_petitioner(session=session, case=case, viewer=viewer,
+                                                                          full_allowed=full_pii),
+        "reporter": present_reporter(session=session, case=case, viewer=viewer, full_allowed=full_pii)
+        if case.kind == "lead" else None,
+        "lead": _lead_facts(case) if case.kind == "lead" else None, "village_code": case.village_code,
         "people_count": case.people_count, "urgency": case.urgency, "received_at": case.received_at,
         "created_at": case.created_at, "updated_at": case.updated_at, "version": case.version,
         "outcome": case.outcome, "satisfaction": case.satisfaction, "return_count": case.return_count,
@@ -40,3 +44,11 @@ def present_case(*, session, case: Case, viewer: User, full_pii: bool = True) ->
         "possible_repeat_of": refs.get("possible_repeat_of_id"), "clocks": clocks, "overdue": case.overdue,
         "supervised": case.supervised, "allowed_actions": allowed_actions(case=case, viewer=viewer),
     }
+
+
+def _lead_facts(case: Case) -> dict:
+    from casework.security import pii_box
+
+    return {"source": case.lead_source, "disposal": case.disposal,
+            "accused": {"name": pii_box.decrypt(case.accused_name), "unit": case.accused_unit,
+                        "position": case.accused_position} if case.accused_name or case.accused_unit else None}

@@ -6,23 +6,44 @@ from datetime import datetime, timedelta, timezone
 import marshmallow as ma
 from marshmallow import validate
 
+from casework import clock
 from casework.cases.fields import IdNumberField, MobileField, PersonNameField
-from casework.cases.models import CATEGORIES, CHANNELS, KINDS, OUTCOMES, URGENCIES
+from casework.cases.models import CATEGORIES, CHANNELS, INTAKE_KINDS, KINDS, LEAD_SOURCES, OUTCOMES, URGENCIES
 
 # Clocks on different machines drift; a received_at a little ahead of ours is not "the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
 DIVISION = validate.Regexp(r"^\d{6}$", error="must be a 6-digit division code")
+# Datetimes the database can store and compare: year 1 at +08:00 lies before datetime.min in UTC (was a 500).
+STORABLE = validate.Range(min=datetime(1900, 1, 1, tzinfo=timezone.utc), max=datetime(9000, 1, 1, tzinfo=timezone.utc),
+                          error="must be between {min} and {max}")
+# The petitioner's fields are stored encrypted (base64 of up to 4 UTF-8 bytes a character, plus nonce, tag and key
+# id); 300 characters stay inside the 2000-character column whatever the script (500 could overflow it, a 500).
+ADDRESS_MAX = 300
 
 
 class PetitionerSchema(ma.Schema):
     name = PersonNameField(required=True)
     id_number = IdNumberField()
     phone = MobileField()
+    address = ma.fields.String(validate=validate.Length(min=1, max=ADDRESS_MAX))
+
+
+class AccusedSchema(ma.Schema):
+    name = PersonNameField(required=True)
+    unit = ma.fields.String(validate=validate.Regexp(r"^\d{6}$", error="must be a 6-digit unit code"),
+                            metadata={"description": "the official's civil-affairs unit"})
+    position = ma.fields.String(validate=validate.Length(min=1, max=100))
+
+
+class ReporterSchema(ma.Schema):
+    name = PersonNameField()
+    id_number = IdNumberField()
+    phone = MobileField()
     address = ma.fields.String(validate=validate.Length(min=1, max=500))
 
 
 class CaseCreateSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
+    kind = ma.fields.String(required=True, validate=validate.OneOf(INTAKE_KINDS))
     channel = ma.fields.String(required=True, validate=validate.OneOf(CHANNELS))
     category = ma.fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -32,9 +53,14 @@ class CaseCreateSchema(ma.Schema):
                              metadata={"description": "further regions a cross-region case concerns"})
     people_count = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000), strict=True)
     urgency = ma.fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
-    received_at = ma.fields.AwareDateTime(metadata={"description": "when the letter, visit or call reached the unit"})
+    received_at = ma.fields.AwareDateTime(validate=STORABLE,
+                                          metadata={"description": "when the letter, visit or call reached the unit"})
     anonymous = ma.fields.Boolean(load_default=False)
     petitioner = ma.fields.Nested(PetitionerSchema)
+    village_code = ma.fields.String(validate=validate.Regexp(r"^\d{12}$", error="must be a 12-digit village code"))
+    source = ma.fields.String(validate=validate.OneOf(LEAD_SOURCES), metadata={"description": "leads only"})
+    accused = ma.fields.Nested(AccusedSchema, metadata={"description": "leads only: the official concerned"})
+    reporter = ma.fields.Nested(ReporterSchema, metadata={"description": "leads only: omit for an anonymous report"})
 
     @ma.validates("title")
     def _title_not_blank(self, value, **_):
@@ -48,11 +74,18 @@ class CaseCreateSchema(ma.Schema):
 
     @ma.validates("received_at")
     def _not_future(self, value, **_):
-        if value > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+        # The injectable clock, so a frozen "now" (tests, the demo) is honoured.
+        if value > clock.now() + FUTURE_TOLERANCE:
             raise ma.ValidationError("must not be in the future")
 
     @ma.validates_schema
     def _petitioner_rules(self, data, **_):
+        if data.get("kind") == "lead":
+            self._lead_rules(data)
+            return
+        stray = {f: ["only for leads"] for f in ("source", "accused", "reporter") if f in data}
+        if stray:
+            raise ma.ValidationError(stray)
         petitioner = data.get("petitioner")
         if data.get("anonymous"):
             if data.get("kind") != "complaint":
@@ -68,6 +101,17 @@ class CaseCreateSchema(ma.Schema):
                 raise ma.ValidationError({"petitioner": missing})
 
 
+    @staticmethod
+    def _lead_rules(data):
+        if "petitioner" in data:
+            raise ma.ValidationError("a lead has a reporter, not a petitioner", "petitioner")
+        if not data.get("source"):
+            raise ma.ValidationError("required for a lead", "source")
+        reporter = data.get("reporter")
+        if reporter and not (reporter.get("name") and reporter.get("phone")):
+            raise ma.ValidationError({"reporter": {"name": ["a real-name reporter gives name and phone"]}})
+
+
 class CaseListQuerySchema(ma.Schema):
     kind = ma.fields.String(validate=validate.OneOf(KINDS))
     status = ma.fields.String(validate=validate.Length(max=24))
@@ -76,8 +120,8 @@ class CaseListQuerySchema(ma.Schema):
     region = ma.fields.String(validate=DIVISION)
     overdue = ma.fields.Boolean()
     supervised = ma.fields.Boolean()
-    received_from = ma.fields.AwareDateTime()
-    received_to = ma.fields.AwareDateTime()
+    received_from = ma.fields.AwareDateTime(validate=STORABLE)
+    received_to = ma.fields.AwareDateTime(validate=STORABLE)
     q = ma.fields.String(validate=validate.Length(min=1, max=100))
     sort = ma.fields.String(load_default="-received_at",
                             validate=validate.OneOf(["received_at", "-received_at"]))
@@ -101,7 +145,11 @@ class ActionSchema(ma.Schema):
     part = ma.fields.String(validate=validate.Length(min=1, max=2000))
     notice_channel = ma.fields.String(validate=validate.OneOf(["letter", "sms", "in_person", "online"]))
     days = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
-    reply_due = ma.fields.AwareDateTime()
+    supervision = ma.fields.Integer(strict=True)
+    title = ma.fields.String(validate=validate.Length(min=1, max=200))
+    content = ma.fields.String(validate=validate.Length(min=1, max=20_000))
+    accused = ma.fields.Nested(AccusedSchema)
+    reply_due = ma.fields.AwareDateTime(validate=STORABLE)
 
 
 class RouteSchema(ma.Schema):
@@ -174,6 +222,10 @@ class CaseSchema(ma.Schema):
     merged_into = ma.fields.Nested(CaseRefSchema, allow_none=True)
     possible_repeat_of = ma.fields.Nested(CaseRefSchema, allow_none=True)
     clocks = ma.fields.List(ma.fields.Nested(ClockSchema))
+    village_code = ma.fields.String(allow_none=True)
+    lead = ma.fields.Dict(allow_none=True, metadata={"description": "leads: source, disposal, accused"})
+    reporter = ma.fields.Dict(allow_none=True,
+                              metadata={"description": "leads: full only for the owning unit's inspectors"})
     overdue = ma.fields.Boolean()
     supervised = ma.fields.Boolean()
     allowed_actions = ma.fields.List(ma.fields.String())

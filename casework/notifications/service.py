@@ -30,6 +30,16 @@ def queue_delivery(*, session, notification_ids: list[int]) -> int:
                                kwargs_list=[{"notification_id": i} for i in notification_ids])
 
 
+# Longer than any retry of the job (RQ keeps a failed job 7 days for a manual requeue).
+_PUBLISHED_TTL = 8 * 86400
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return false
+"""
+
+
 def stream_key(unit_code: str) -> str:
     return f"casework:notifications:{unit_code}"
 
@@ -37,19 +47,17 @@ def stream_key(unit_code: str) -> str:
 def deliver(*, session, redis, notification_id: int) -> list[int]:
     """Publish a notification to its unit's Redis stream and record webhook deliveries; returns delivery ids.
 
-    Idempotent: the stream entry id is derived from the notification id, and
-    deliveries are unique per (notification, unit).
+    Idempotent: a marker key per notification guards the stream entry (set and
+    appended in one atomic script), and deliveries are unique per (notification, unit).
     """
     n = session.get(Notification, notification_id)
     if n is None:
         return []
-    try:
-        redis.xadd(stream_key(n.unit_code), {"id": n.id, "kind": n.kind, "title": n.title,
-                                             "case_id": n.case_id or ""}, id=f"{n.id}-1", maxlen=10_000,
-                   approximate=True)
-    except Exception as exc:  # an id at or below the stream's last one means it was already published
-        if "equal or smaller" not in str(exc):
-            raise
+    fields = {"id": n.id, "kind": n.kind, "title": n.title, "case_id": n.case_id or ""}
+    # Not an entry id derived from the notification id: stream ids must grow, so a notification
+    # delivered after a later one (parallel workers, a retry) would be taken as published and lost.
+    redis.eval(_PUBLISH_ONCE, 2, stream_key(n.unit_code), f"casework:notification-published:{n.id}",
+               _PUBLISHED_TTL, 10_000, *[x for kv in fields.items() for x in kv])
     unit = session.get(Unit, n.unit_code)
     if not unit.webhook_url:
         return []

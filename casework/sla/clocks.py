@@ -37,11 +37,22 @@ def _deadline(policies: SlaPolicies, case: Case, name: str, start: datetime, ext
 
 
 def start_clock(*, session, case: Case, name: str, start: datetime, policies: SlaPolicies | None = None,
-                cal=None) -> CaseClock:
-    """Start clock ``name`` of ``case`` at ``start`` (the moment the law counts from)."""
+                cal=None, due_at: datetime | None = None) -> CaseClock:
+    """Start clock ``name`` of ``case`` at ``start`` (the moment the law counts from).
+
+    ``due_at`` fixes the due time instead of the policy's duration (a rectification item's own deadline).
+    """
     policies = policies or policies_for_app()
     cal = cal or current_calendar(session)
     clock_policy, deadline = _deadline(policies, case, name, start, 0, cal)
+    if due_at is not None:
+        from dataclasses import replace
+
+        from casework.sla.deadlines import warn_at
+
+        lead = clock_policy.policy.warn_lead
+        deadline = replace(deadline, due_at=due_at, provisional=False,
+                           warn_at=warn_at(start, due_at, lead) if lead else None)
     clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=case.handling_unit,
                       state="running", started_at=_utc(start), base_due_at=_utc(deadline.due_at),
                       due_at=_utc(deadline.due_at), warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
@@ -123,6 +134,8 @@ def refresh_flags(*, session, case: Case) -> None:
 def start_intake_clocks(*, session, case: Case) -> None:
     """At registration the acceptance (petition) or contact and handling (complaint) clocks start at received_at."""
     names = {"petition": ("acceptance",), "complaint": ("contact", "handling")}.get(case.kind, ())
+    if case.kind == "lead" and not case.anonymous:
+        names = ("reporter_notice",)  # a real-name reporter is told within 15 working days
     for name in names:
         start_clock(session=session, case=case, name=name, start=case.received_at)
     session.flush()

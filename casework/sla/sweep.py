@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from casework.cases.calendar_source import current_calendar
 from casework.cases.models import Case
 from casework.common.sql import upsert_insert
+from casework.db import UTCDateTime
 from casework.notifications.models import Notification
 from casework.notifications.service import queue_delivery
 from casework.sla.deadlines import SHANGHAI
@@ -77,7 +78,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         result.notifications += len(_notify_select(session, sa.select(
             clocks.c.unit_code, sa.literal("warning"), clocks.c.case_id, sa.null(),
             sa.literal("预警：") + Case.number + sa.literal(" ") + clocks.c.name + sa.literal(" 即将到期"),
-            sa.literal("warn:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, sa.DateTime(timezone=True)), empty,
+            sa.literal("warn:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
         ).select_from(clocks.join(Case.__table__, Case.id == clocks.c.case_id))
             .where(clocks.c.warned_at == now, clocks.c.state == "running")))
 
@@ -100,8 +101,8 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
                 sa.select(clocks.c.case_id, clocks.c.id, sa.literal("auto"), supervisor_code,
                           sa.func.coalesce(parent.path, handler.path), sa.func.coalesce(parent.level, handler.level),
                           clocks.c.unit_code, sa.literal("超期：") + clocks.c.name + sa.literal(" 未在期限内办理"),
-                          sa.literal("open"), sa.literal(now, sa.DateTime(timezone=True)),
-                          sa.literal(escalate_at, sa.DateTime(timezone=True)))
+                          sa.literal("open"), sa.literal(now, UTCDateTime()),
+                          sa.literal(escalate_at, UTCDateTime()))
                 .select_from(clocks.join(handler, handler.code == clocks.c.unit_code)
                              .outerjoin(parent, parent.code == handler.parent_code))
                 .where(clocks.c.breached_at == now, clocks.c.state == "breached"),
@@ -111,7 +112,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         result.notifications += len(_notify_select(session, sa.select(
             clocks.c.unit_code, sa.literal("breach"), clocks.c.case_id, sa.null(),
             sa.literal("超期：") + Case.number + sa.literal(" ") + clocks.c.name,
-            sa.literal("breach:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, sa.DateTime(timezone=True)), empty,
+            sa.literal("breach:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
         ).select_from(clocks.join(Case.__table__, Case.id == clocks.c.case_id))
             .where(clocks.c.breached_at == now, clocks.c.state == "breached")))
         result.notifications += _notify_supervisions(session, now, empty, "supervision")
@@ -141,7 +142,7 @@ def _notify_supervisions(session, now: datetime, empty, kind: str) -> int:
     return len(_notify_select(session, sa.select(
         sup.c.unit_code, sa.literal(kind), sup.c.case_id, sup.c.id,
         sa.literal("督办：") + Case.number + sa.literal(" ") + sup.c.reason,
-        sa.literal(f"{kind}:") + sa.cast(sup.c.id, sa.String), sa.literal(now, sa.DateTime(timezone=True)), empty,
+        sa.literal(f"{kind}:") + sa.cast(sup.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
     ).select_from(sup.join(Case.__table__, Case.id == sup.c.case_id))
         .where(sup.c.opened_at == now, sup.c.state == "open", sup.c.kind == "auto",
                sup.c.parent_id.is_(None) if kind == "supervision" else sup.c.parent_id.is_not(None))))
@@ -159,7 +160,7 @@ def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:
              "state", "opened_at", "escalate_at"],
             sa.select(sup.c.case_id, sup.c.clock_id, sup.c.id, sa.literal("auto"), parent.code, parent.path,
                       parent.level, sup.c.target_unit, sa.literal("逐级督办：") + sup.c.reason, sa.literal("open"),
-                      sa.literal(now, sa.DateTime(timezone=True)), sa.literal(escalate_at, sa.DateTime(timezone=True)))
+                      sa.literal(now, UTCDateTime()), sa.literal(escalate_at, UTCDateTime()))
             .select_from(sup.join(current, current.code == sup.c.unit_code)
                          .join(parent, parent.code == current.parent_code))
             .where(due),

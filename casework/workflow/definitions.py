@@ -14,9 +14,13 @@ SUPERVISABLE_COMPLAINT = ("assigned", "contacted", "handled")
 
 def supervision_transitions(states: tuple[str, ...], extendable: tuple[str, ...]) -> tuple:
     """督办 and 延期, the same for every kind that has a handling clock."""
-    return (
+    supervision = (
         t("supervise", states, STAY, roles=SUPERVISOR, by=(ANCESTOR,), description="督办 with a reply deadline"),
         t("reply_supervision", states, STAY, roles=STAFF, by=(HANDLER,), description="督办回复"),
+    )
+    if not extendable:
+        return supervision
+    return supervision + (
         t("request_extension", extendable, STAY, roles=STAFF, by=(HANDLER,), description="申请延期"),
         t("approve_extension", extendable, STAY, roles=SUPERVISOR, by=(PARENT,), description="批准延期"),
         t("deny_extension", extendable, STAY, roles=SUPERVISOR, by=(PARENT,), description="不予延期"),
@@ -65,6 +69,8 @@ PETITION = Workflow(
         t("add_co_handler", ("accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,), description="协办单位"),
         t("co_handler_submit", ("accepted", "in_progress"), STAY, roles=STAFF, by=(CO_HANDLER,),
           description="协办意见"),
+        t("spin_off_lead", ("assigned", "accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,),
+          description="移交问题线索 to discipline inspection; the petition goes on"),
         *supervision_transitions(SUPERVISABLE_PETITION, ("accepted", "in_progress")),
     ),
 )
@@ -94,3 +100,61 @@ WORKFLOWS: dict[str, Workflow] = {w.kind: w for w in (PETITION, COMPLAINT)}
 
 def workflow_for(kind: str) -> Workflow:
     return WORKFLOWS[kind]
+
+
+# -- discipline leads (问题线索) -----------------------------------------------
+INSPECTORS = ("inspector", "supervisor")  # at a discipline unit: staff and supervisor-level inspectors
+LEAD_OPEN = ("received", "registered", "inquiry", "verification", "held")
+
+LEAD = Workflow(
+    kind="lead",
+    states=("received", "registered", "inquiry", "verification", "held", "investigation", "transferred", "closed"),
+    initial="received",
+    terminal=frozenset({"closed"}),
+    clocks=frozenset({"reporter_notice", "inquiry_answer", "inquiry_report", "verification"}),
+    transitions=(
+        t("register", "received", "registered", roles=INSPECTORS, by=(HANDLER,), description="线索登记"),
+        t("forward", ("received", "registered"), "received", roles=INSPECTORS, by=(HANDLER,),
+          description="转交上级或下级 within 5 working days of receipt"),
+        t("take_over", LEAD_OPEN, STAY, roles=SUPERVISOR, by=(ANCESTOR,), description="直查直办"),
+        t("notify_reporter", LEAD_OPEN + ("investigation", "transferred"), STAY, roles=INSPECTORS, by=(HANDLER,),
+          stops=("reporter_notice",), description="受理告知 to a real-name reporter"),
+        t("dispose_inquiry", "registered", "inquiry", roles=SUPERVISOR, by=(HANDLER,), starts=("inquiry_answer",),
+          description="谈话函询"),
+        t("dispose_verification", "registered", "verification", roles=SUPERVISOR, by=(HANDLER,),
+          starts=("verification",), description="初步核实"),
+        t("dispose_hold", "registered", "held", roles=SUPERVISOR, by=(HANDLER,), description="暂存待查"),
+        t("dispose_close", "registered", "closed", roles=SUPERVISOR, by=(HANDLER,), description="予以了结"),
+        t("dispose_investigation", "registered", "investigation", roles=SUPERVISOR, by=(HANDLER,),
+          description="审查调查"),
+        t("record_answer", "inquiry", STAY, roles=INSPECTORS, by=(HANDLER,), stops=("inquiry_answer",),
+          starts=("inquiry_report",), description="函询回复"),
+        t("reactivate", "held", "registered", roles=SUPERVISOR, by=(HANDLER,), description="重新处置"),
+        t("file_case", ("inquiry", "verification", "held"), "investigation", roles=SUPERVISOR, by=(HANDLER,),
+          stops=("inquiry_answer", "inquiry_report", "verification"), description="立案"),
+        t("conclude", ("inquiry", "verification", "held"), "closed", roles=SUPERVISOR, by=(HANDLER,),
+          stops=("inquiry_answer", "inquiry_report", "verification"), description="了结"),
+        t("transfer_out", ("inquiry", "verification", "held"), "transferred", roles=SUPERVISOR, by=(HANDLER,),
+          stops=("inquiry_answer", "inquiry_report", "verification"), description="移送"),
+        t("close", ("investigation", "transferred"), "closed", roles=SUPERVISOR, by=(HANDLER,), description="办结"),
+    ),
+)
+
+# -- rectification ledger items (整改事项) -------------------------------------
+RECTIFICATION = Workflow(
+    kind="rectification",
+    states=("assigned", "in_progress", "submitted", "verified"),
+    initial="assigned",
+    terminal=frozenset({"verified"}),
+    clocks=frozenset({"rectification"}),
+    transitions=(
+        t("start", "assigned", "in_progress", roles=STAFF, by=(HANDLER,), description="开始整改"),
+        t("submit", "in_progress", "submitted", roles=STAFF, by=(HANDLER,), description="提交销号"),
+        t("verify", "submitted", "verified", roles=SUPERVISOR, by=(PARENT,), stops=("rectification",),
+          description="销号 by a supervisor of the unit above"),
+        t("send_back", "submitted", "in_progress", roles=SUPERVISOR, by=(PARENT,), description="退回重改"),
+        *supervision_transitions(("assigned", "in_progress", "submitted"), ()),
+    ),
+)
+
+WORKFLOWS.update({w.kind: w for w in (LEAD, RECTIFICATION)})

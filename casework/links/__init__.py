@@ -1,0 +1,1 @@
+"""Links between cases, and the graph walk behind the linked-case report."""
