@@ -92,6 +92,9 @@ def register_blueprints(app: Flask) -> None:
     from casework.units.api import blp as units_blp
 
     app.register_blueprint(health_bp)
+    from casework.open311.api import bp as open311_bp
+
+    app.register_blueprint(open311_bp)
     for blp in (auth_blp, users_blp, units_blp, cases_blp, links_blp, supervisions_blp, calendar_blp,
                 notifications_blp, rectifications_blp):
         api.register_blueprint(blp)

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from casework.auth import service
 from casework.auth.current import auth_required, current_user
-from casework.auth.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
+from casework.auth.schemas import ApiKeySchema, TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from casework.extensions import db, redis_store
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
@@ -58,3 +58,14 @@ class Me(MethodView):
     def get(self):
         """The caller's own account."""
         return current_user()
+
+
+@users_blp.route("/<int:user_id>/api-key")
+class ApiKey(MethodView):
+    @auth_required("admin")
+    @users_blp.doc(security=BEARER)
+    @users_blp.response(201, ApiKeySchema)
+    def post(self, user_id):
+        """Issue a new API key (Open311 clients) for a user in the admin's subtree; shown once."""
+        return {"user_id": user_id, "api_key": service.issue_api_key(session=db.session, user_id=user_id,
+                                                                     actor=current_user())}

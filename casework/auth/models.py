@@ -24,6 +24,8 @@ class User(Base):
     # Bumped on logout or disable: tokens carry the version they were issued under.
     token_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Open311 clients authenticate with an API key; only its SHA-256 is stored.
+    api_key_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 

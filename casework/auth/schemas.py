@@ -30,3 +30,8 @@ class UserSchema(ma.Schema):
     unit = ma.fields.String(attribute="unit_code")
     is_active = ma.fields.Boolean()
     created_at = ma.fields.AwareDateTime()
+
+
+class ApiKeySchema(ma.Schema):
+    user_id = ma.fields.Integer()
+    api_key = ma.fields.String()

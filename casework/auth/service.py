@@ -96,3 +96,28 @@ def revoke_tokens(*, session, user: User) -> None:
     """Invalidate every token issued to ``user`` so far."""
     user.token_version += 1
     session.flush()
+
+
+def issue_api_key(*, session, user_id: int, actor: User) -> str:
+    """A new API key for a user in the admin's subtree; the clear key is returned once and never stored."""
+    import hashlib
+    import secrets
+
+    from casework.problem import NotFound
+
+    user = session.get(User, user_id)
+    if user is None or not can_see_unit(actor, user.unit):
+        raise NotFound(f"user {user_id} not found")
+    key = "cw_" + secrets.token_urlsafe(32)
+    user.api_key_hash = hashlib.sha256(key.encode()).hexdigest()
+    session.flush()
+    return key
+
+
+def user_for_api_key(*, session, key: str) -> User | None:
+    import hashlib
+
+    if not key:
+        return None
+    user = session.scalar(sa.select(User).where(User.api_key_hash == hashlib.sha256(key.encode()).hexdigest()))
+    return user if user is not None and user.is_active else None

@@ -224,12 +224,14 @@ def merge(ctx: ActionContext) -> None:
         problems.append("the surviving case is not open")
     if problems:
         raise Invalid("cannot merge: " + "; ".join(problems), errors={"into": problems})
-    case.merged_into_id = target.id
-    ctx.event_params.update(into=target.id, into_number=target.number)
     from casework.links.service import add_link
 
+    # Link first: add_link queries and flushes, and a flush with merged_into_id set while the status is not yet
+    # 'merged' violates ck_cases_merged_has_target (every merge answered 500).
     add_link(session=ctx.session, case_id=case.id, target_id=target.id, type_="duplicate", note="合并重复信访",
              actor=None, auto=True)
+    case.merged_into_id = target.id
+    ctx.event_params.update(into=target.id, into_number=target.number)
 
 
 @handles("suspend")

@@ -7,14 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from casework.common.vocab import CATEGORIES, CHANNELS, KINDS  # noqa: F401  (re-exported)
 from casework.db import Base, UTCDateTime, utcnow
 
-KINDS = ("petition", "complaint", "lead", "rectification")
 INTAKE_KINDS = ("petition", "complaint", "lead")  # rectification items have their own endpoint
 LEAD_SOURCES = ("public_report", "audit", "inspection", "petition_spinoff")
-CHANNELS = ("letter", "visit", "online", "phone", "hotline", "inspection", "audit", "transfer")
-CATEGORIES = ("dibao", "tekun", "temporary_aid", "disability", "unsupported_children", "left_behind", "elderly_care",
-              "social_org", "charity", "community", "customs", "place_names", "other")
 URGENCIES = ("urgent", "normal", "complex")
 OUTCOMES = ("support", "explain", "not_support")
 # Imported explicitly: sa.dialects.postgresql exists only once something else has imported it.

@@ -26,12 +26,11 @@ from typing import Any, Mapping
 
 import yaml
 
+from casework.common.vocab import CATEGORIES, KINDS
 from casework.units.models import LEVELS
 
-# The case kinds and categories of the API contract (shared/API.md).
-CASE_KINDS = ("petition", "complaint", "lead", "rectification")
-CATEGORIES = ("dibao", "tekun", "temporary_aid", "disability", "unsupported_children", "left_behind", "elderly_care",
-              "social_org", "charity", "community", "customs", "place_names", "other")
+# The case kinds and categories of the API contract (shared/API.md) are defined once, in vocab.
+CASE_KINDS = KINDS
 
 SELECTOR_TYPES = ("lead_official", "cross_region", "territorial")
 ADJUSTER_TYPES = ("forward_down", "group_petition", "category_override", "returned_up")

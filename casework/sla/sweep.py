@@ -61,7 +61,8 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
     """Run one sweep at ``now``; the caller commits."""
     result = SweepResult()
     clocks = CaseClock.__table__
-    empty = sa.literal("{}", sa.JSON) if session.get_bind().dialect.name == "sqlite" else sa.cast(
+    # The JSON type serialises the bound value: bind the dict itself (a "{}" string would be stored as "\"{}\"").
+    empty = sa.literal({}, sa.JSON) if session.get_bind().dialect.name == "sqlite" else sa.cast(
         sa.literal("{}"), sa.dialects.postgresql.JSONB)
 
     # 1. A petitioner's window that ran out closes quietly: no breach, no 督办.
