@@ -29,6 +29,8 @@ class ActionContext:
 
 
 Handler = Callable[[ActionContext], None]
+# The first answer a unit owes: acceptance decision (petition), first contact (complaint).
+DECISIONS = ("accept", "decline", "contact")
 _HANDLERS: dict[str, Handler] = {}
 # Hooks other packages register (the SLA clocks): called after the state changed.
 _AFTER: list[Callable[[ActionContext, str, str], None]] = []
@@ -87,6 +89,10 @@ def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], 
         case.status = to_state
     if to_state in workflow.terminal and from_state not in workflow.terminal:
         case.closed_at = case.closed_at or now
+    if action in DECISIONS and case.decided_at is None:
+        case.decided_at = now
+    if action == "reopen":
+        case.reopen_count += 1
     for hook in _AFTER:
         hook(ctx, from_state, to_state)
     append_event(session=session, case=case, action=action, from_state=from_state, to_state=to_state, actor=actor,

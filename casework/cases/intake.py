@@ -129,6 +129,7 @@ def _register(*, session, data: dict, actor: User, now: datetime, repeat_window:
                  params={"number": case.number, "channel": case.channel, "category": case.category,
                          "regions": regions}, at=now)
     if decision.forwarded_from:
+        case.cross_level = True
         append_event(session=session, case=case, action="forward", from_state=initial, to_state=initial,
                      actor=actor, reason=decision.reason,
                      params={"from_unit": decision.forwarded_from, "to_unit": case.handling_unit}, at=now)

@@ -84,6 +84,13 @@ class Case(Base):
     is_final: Mapped[bool] = mapped_column(default=False)
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     possible_repeat_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    # Facts the bulletins count, kept on the case so a bulletin is one pass over one table.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # accept/decline, or first contact
+    first_response_late: Mapped[bool] = mapped_column(default=False)  # acceptance / contact clock breached
+    handling_late: Mapped[bool] = mapped_column(default=False)  # handling clock breached
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    cross_level: Mapped[bool] = mapped_column(default=False)  # 越级: logged above the territorial unit
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # leads: disposal decided
     overdue: Mapped[bool] = mapped_column(default=False)
     supervised: Mapped[bool] = mapped_column(default=False)
     # Leads (问题线索): where the lead came from and whom it concerns. accused_key is a keyed

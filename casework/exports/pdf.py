@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
 
 from casework.exports.fonts import FAMILY, cjk_font_path
@@ -119,7 +120,9 @@ class Document:
         pdf = self._open()
         pdf.set_font(FAMILY, size=TEXT_PT)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        # Chinese breaks between any two characters: wrapping at spaces only would leave half-empty lines
+        # before every long run of 汉字, and justifying would stretch just the few spaces.
+        pdf.multi_cell(0, 6, text, align="L", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[float] | None = None,
@@ -139,14 +142,15 @@ class Document:
         pdf.set_line_width(0.2)
         style = FontFace(emphasis="", fill_color=HEADER_FILL)  # the font has no bold face
         with pdf.table(col_widths=tuple(widths) if widths else None, headings_style=style, line_height=4.6,
-                       text_align="LEFT", padding=(1, 1.2), width=pdf.epw) as table:
+                       text_align="LEFT", padding=(1, 1.2), width=pdf.epw, wrapmode=WrapMode.CHAR) as table:
             head = table.row()
             for title in headers:
                 head.cell(str(title), align="C")
             for row in body:
                 line = table.row()
                 for value in row:
-                    line.cell(cell_text(value))
+                    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    line.cell(cell_text(value), align="R" if numeric else "L")
             if not body:
                 table.row().cell(empty, colspan=len(headers), align="C")
         pdf.ln(3)

@@ -56,6 +56,7 @@ def take_over(ctx: ActionContext) -> None:
 @handles(*DISPOSALS)
 def dispose(ctx: ActionContext) -> None:
     ctx.case.disposal = DISPOSALS[ctx.transition.action]
+    ctx.case.disposed_at = ctx.now
     ctx.reason = ctx.params.get("reason")
     ctx.event_params["disposal"] = ctx.case.disposal
 

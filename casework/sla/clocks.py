@@ -71,8 +71,22 @@ def recompute(*, clock: CaseClock, case: Case, policies: SlaPolicies, cal, now: 
     clock.provisional = deadline.provisional
 
 
-def stop_clock(*, session, clock: CaseClock, now: datetime, outcome: str) -> None:
+FIRST_RESPONSE = ("acceptance", "contact")
+
+
+def mark_late(*, case: Case, clock_name: str) -> None:
+    """Record on the case that a statutory clock was missed (the bulletins count these)."""
+    if clock_name in FIRST_RESPONSE:
+        case.first_response_late = True
+    elif clock_name == "handling":
+        case.handling_late = True
+
+
+def stop_clock(*, session, clock: CaseClock, now: datetime, outcome: str, case: Case | None = None) -> None:
     """Stop a live clock as met; a breached clock keeps its state and records when it was done."""
+    if case is not None and (clock.state == "breached" or now > clock.due_at):
+        # Met after its due time but before a sweep noticed: still late.
+        mark_late(case=case, clock_name=clock.name)
     clock.met_at = now
     if clock.state in LIVE:
         if clock.state == "paused":
@@ -93,7 +107,7 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
                                                           CaseClock.met_at.is_(None),
                                                           CaseClock.state.in_((*LIVE, "breached"))))
         if clock is not None:
-            stop_clock(session=session, clock=clock, now=now, outcome=f"handled: {tr.action}")
+            stop_clock(session=session, clock=clock, now=now, outcome=f"handled: {tr.action}", case=case)
     for name in tr.pauses:
         clock = live_clock(session=session, case_id=case.id, name=name)
         if clock is not None and clock.state == "running":
