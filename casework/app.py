@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from casework.auth.api import blp as auth_blp
     from casework.cases.api import blp as cases_blp
     from casework.notifications.api import blp as notifications_blp
+    from casework.bulletins.api import blp as bulletins_blp
     from casework.links.api import blp as links_blp
     from casework.rectification.api import blp as rectifications_blp
     from casework.sla.api import blp as supervisions_blp
@@ -96,7 +97,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(open311_bp)
     for blp in (auth_blp, users_blp, units_blp, cases_blp, links_blp, supervisions_blp, calendar_blp,
-                notifications_blp, rectifications_blp):
+                notifications_blp, rectifications_blp, bulletins_blp):
         api.register_blueprint(blp)
 
 

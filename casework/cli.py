@@ -161,6 +161,50 @@ def outbox_relay(app) -> None:
     click.echo(f"relayed {total}; still pending {backlog(session=db.session)}")
 
 
+# -- bulletins ----------------------------------------------------------------
+@main.group("bulletins")
+def bulletins_group() -> None:
+    """Periodic bulletins (定期通报)."""
+
+
+@bulletins_group.command("build")
+@click.option("--unit", "unit_code", required=True)
+@click.option("--period", "kind", required=True, type=click.Choice(["week", "month", "quarter", "year"]))
+@click.option("--start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--xlsx", type=click.Path(dir_okay=False), help="also write the Excel file here")
+@click.option("--pdf", type=click.Path(dir_okay=False), help="also write the PDF here")
+@with_app
+def bulletins_build(app, unit_code, kind, start, xlsx, pdf) -> None:
+    """Build one bulletin now and print its id and headline figures."""
+    from casework.bulletins.config import load_config
+    from casework.bulletins.service import build, request_build
+    from casework.db import utcnow
+    from casework.problem import DomainError
+
+    try:
+        bulletin, _job = request_build(session=db.session, unit_code=unit_code, kind=kind, start=start.date(),
+                                       actor=None, now=utcnow())
+        build(session=db.session, bulletin_id=bulletin.id, now=utcnow(), cfg=load_config())
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.detail}: {exc.errors}") from None
+    figures = bulletin.figures
+    click.echo(f"bulletin {bulletin.id} v{bulletin.version}: {figures['title']}")
+    for key in ("received", "closed", "on_time_closure_rate", "overdue_now"):
+        click.echo(f"  {key}: {figures['summary'][key]['value']}")
+    if xlsx:
+        from casework.bulletins.exports import bulletin_xlsx
+
+        with open(xlsx, "wb") as fh:
+            fh.write(bulletin_xlsx(figures))
+        click.echo(f"  xlsx: {xlsx}")
+    if pdf:
+        from casework.bulletins.exports import bulletin_pdf
+
+        with open(pdf, "wb") as fh:
+            fh.write(bulletin_pdf(figures))
+        click.echo(f"  pdf: {pdf}")
+
+
 # -- audit -------------------------------------------------------------------
 @main.group("audit")
 def audit_group() -> None:

@@ -117,3 +117,29 @@ def auto_link(case_id: int) -> int:
     from casework.links.service import auto_link as link
 
     return link(session=db.session, case_id=case_id)
+
+
+@casework_job
+def build_bulletin(bulletin_id: int) -> str:
+    """Build one requested bulletin (idempotent: a built bulletin is left as it is)."""
+    from casework.bulletins.config import load_config
+    from casework.bulletins.service import build
+    from casework.db import utcnow
+
+    return build(session=db.session, bulletin_id=bulletin_id, now=utcnow(), cfg=load_config()).state
+
+
+@casework_job
+def build_scheduled_bulletins(period: str) -> int:
+    """The cron's batch: every scheduled unit's bulletin for the period that just ended, in one aggregation."""
+    from casework.bulletins.config import load_config
+    from casework.bulletins.periods import last_completed
+    from casework.bulletins.service import build_many, schedule_period
+    from casework.db import utcnow
+
+    cfg = load_config()
+    now = utcnow()
+    p = last_completed(period, now)
+    bulletins = schedule_period(session=db.session, kind=period, p=p, levels=cfg.scheduled_levels, now=now)
+    build_many(session=db.session, bulletins=bulletins, now=now, cfg=cfg)
+    return len(bulletins)

@@ -26,6 +26,12 @@ class ScheduledJob:
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("heartbeat", jobs.heartbeat, queues.DEFAULT, interval=60),
     ScheduledJob("sla-sweep", jobs.sla_sweep, queues.SLA, interval=60, timeout=600),
+    # Monday 01:00 Asia/Shanghai = Sunday 17:00 UTC.
+    ScheduledJob("bulletins-weekly", jobs.build_scheduled_bulletins, queues.REPORTS, cron="0 17 * * 0",
+                 kwargs={"period": "week"}, timeout=3600),
+    # The 1st at 02:00 Asia/Shanghai = the last day of the month before, 18:00 UTC.
+    ScheduledJob("bulletins-monthly", jobs.build_scheduled_bulletins, queues.REPORTS, cron="0 18 L * *",
+                 kwargs={"period": "month"}, timeout=3600),
 ]
 
 

@@ -14,6 +14,7 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
 
+from casework.common.vocab import KIND_NAMES
 from casework.exports.fonts import FAMILY, cjk_font_path
 from casework.exports.xlsx import SHANGHAI
 from casework.workflow.definitions import WORKFLOWS
@@ -307,7 +308,6 @@ class Document:
 
 
 # -- the linked-case report -------------------------------------------------------------------------
-KIND_NAMES = {"petition": "信访件", "complaint": "诉求件", "lead": "问题线索", "rectification": "整改事项"}
 STATUS_NAMES = {
     "registered": "已登记", "assigned": "已交办", "accepted": "已受理", "not_accepted": "不予受理",
     "in_progress": "办理中", "suspended": "已中止", "responded": "已答复", "under_review": "复查中",
@@ -353,11 +353,11 @@ def linked_report_pdf(report: dict, person: Callable[[dict], str]) -> bytes:
               ([c["number"], _name(KIND_NAMES, c["kind"]), _name(STATUS_NAMES, c["status"]), c["title"],
                 f"{c['handling_unit_name'] or ''}（{c['handling_unit']}）", c["distance"], bool(c["overdue"]),
                 person(c)] for c in report["cases"]),
-              widths=[30, 14, 14, 50, 36, 9, 12, 20])
+              widths=[30, 12, 12, 60, 28, 8, 11, 20])
     doc.paragraph(f"权限范围外关联案件：{report['outside_scope']} 件（不列明细）")
     doc.heading("合并时间线")
     doc.table(["时间", "编号", "序号", "动作", "原状态", "新状态", "单位", "操作人"],
               ([e["at"], e["number"], e["seq"], _name(ACTION_NAMES, e["action"]), _name(STATUS_NAMES, e["from_state"]),
                 _name(STATUS_NAMES, e["to_state"]), e["unit"], e["actor"]] for e in report["timeline"]),
-              widths=[22, 30, 8, 18, 15, 15, 14, 18])
+              widths=[22, 30, 6, 20, 15, 15, 14, 18])
     return doc.to_bytes()

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
@@ -103,4 +105,15 @@ class LinkedReport(MethodView):
 
             return Response(report_pdf(report), mimetype="application/pdf",
                             headers={"Content-Disposition": f"attachment; filename=linked-{case_id}.pdf"})
-        return report
+        return _iso_times(report)
+
+
+def _iso_times(value):
+    """Flask would write datetimes as RFC 1123 in GMT; the contract wants ISO 8601 with offset."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso_times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso_times(v) for v in value]
+    return value

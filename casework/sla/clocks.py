@@ -72,13 +72,14 @@ def recompute(*, clock: CaseClock, case: Case, policies: SlaPolicies, cal, now: 
 
 
 FIRST_RESPONSE = ("acceptance", "contact")
+HANDLING = ("handling", "rectification")
 
 
 def mark_late(*, case: Case, clock_name: str) -> None:
     """Record on the case that a statutory clock was missed (the bulletins count these)."""
     if clock_name in FIRST_RESPONSE:
         case.first_response_late = True
-    elif clock_name == "handling":
+    elif clock_name in HANDLING:
         case.handling_late = True
 
 

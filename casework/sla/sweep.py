@@ -90,7 +90,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
     if result.breached:
         just_breached = sa.select(clocks.c.case_id).where(clocks.c.breached_at == now, clocks.c.state == "breached")
         session.execute(sa.update(Case).where(Case.id.in_(just_breached)).values(overdue=True, supervised=True))
-        for names, flag in ((("acceptance", "contact"), "first_response_late"), (("handling",), "handling_late")):
+        for names, flag in ((("acceptance", "contact"), "first_response_late"), (("handling", "rectification"), "handling_late")):
             session.execute(sa.update(Case).where(Case.id.in_(just_breached.where(clocks.c.name.in_(names))))
                             .values({flag: True}))
         handler, parent = aliased(Unit), aliased(Unit)
