@@ -205,6 +205,32 @@ def bulletins_build(app, unit_code, kind, start, xlsx, pdf) -> None:
         click.echo(f"  pdf: {pdf}")
 
 
+# -- docs --------------------------------------------------------------------
+@main.group("docs")
+def docs_group() -> None:
+    """Generated documentation."""
+
+
+@docs_group.command("diagrams")
+@click.option("--check", is_flag=True, help="fail if docs/state-machines.md differs from the code")
+@click.option("--output", default="docs/state-machines.md", show_default=True)
+def docs_diagrams(check: bool, output: str) -> None:
+    """Write (or check) the state diagrams generated from the workflow tables."""
+    from pathlib import Path
+
+    from casework.workflow.diagrams import render_all
+
+    text = render_all()
+    path = Path(output)
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{output} is out of date: run `casework docs diagrams`")
+        click.echo(f"{output} matches the workflow tables")
+        return
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
 # -- audit -------------------------------------------------------------------
 @main.group("audit")
 def audit_group() -> None:
