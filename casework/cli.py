@@ -205,6 +205,55 @@ def bulletins_build(app, unit_code, kind, start, xlsx, pdf) -> None:
         click.echo(f"  pdf: {pdf}")
 
 
+# -- demo --------------------------------------------------------------------
+@main.command("demo")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--per-day", default=110, show_default=True, type=click.IntRange(0, 100_000),
+              help="average new cases per working day")
+@click.option("--seed", default=2020, show_default=True, type=int)
+@click.option("--start", default="2026-08-03", show_default=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--out", "out_dir", default="instance/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def demo(days, per_day, seed, start, out_dir, as_json) -> None:
+    """Simulate the 罗霄山片区 four-level system on a simulated clock, then write the last month's bulletins."""
+    import json
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from casework.bootstrap import bootstrap
+    from casework.demo.run import run_demo
+
+    app = _app()
+    with app.app_context():
+        bootstrap(app)
+        try:
+            with tqdm(total=days, unit="day", desc="demo", disable=as_json) as bar:
+                result = run_demo(app=app, session=db.session, days=days, per_day=per_day, seed=seed,
+                                  start=start.date(), out_dir=Path(out_dir), progress=bar.update)
+        except BaseException:
+            db.session.rollback()
+            raise
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"\nintakes {result['stats']['intakes']}, actions {result['stats']['actions']}, "
+               f"refused {result['stats']['refused']}, sweeps {result['stats']['sweeps']}")
+    click.echo("\ncases by kind/state:")
+    for key, count in result["summary"]["by_state"].items():
+        click.echo(f"  {key:<28}{count:>7}")
+    click.echo("\non-time closure by county:")
+    for code, row in result["summary"]["on_time_by_county"].items():
+        rate = "—" if row["rate"] is None else f"{row['rate'] * 100:.1f}%"
+        click.echo(f"  {code} {row['name']:<8}{row['closed']:>6} closed {rate:>8}")
+    click.echo("\nsupervisions (督办) by level:")
+    for level, count in result["summary"]["supervisions_by_level"].items():
+        click.echo(f"  {level:<10}{count:>6}")
+    click.echo("\nbulletins written:")
+    for path in result["files"]:
+        click.echo(f"  {path}")
+
+
 # -- docs --------------------------------------------------------------------
 @main.group("docs")
 def docs_group() -> None:

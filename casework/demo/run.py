@@ -1,0 +1,90 @@
+"""Runs the demo end to end and reports what happened."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from casework.bulletins.config import load_config
+from casework.bulletins.exports import bulletin_pdf, bulletin_xlsx
+from casework.bulletins.models import Bulletin
+from casework.bulletins.periods import SHANGHAI, containing, last_completed
+from casework.bulletins.service import build_many
+from casework.cases.models import Case
+from casework.demo.simulate import Simulation
+from casework.demo.world import COUNTIES, demo_units, ensure_users
+from casework.sla.models import Supervision
+from casework.sla.policies import policies_for_app
+from casework.sla.service import run_sweep
+from casework.units.models import Unit
+
+REPORT_UNITS = ("100000", "360000", "430000")
+
+
+def run_demo(*, app, session, days: int, per_day: int, seed: int, start: date, out_dir: Path, progress=None) -> dict:
+    units = demo_units(session)
+    users = ensure_users(session, units)
+    session.commit()
+    policies, cfg = policies_for_app(app), load_config()
+    bulletin_units = sorted(c for c, u in units.items() if u.kind == "civil_affairs" and u.level != "county")
+
+    def day_end(evening: datetime) -> None:
+        run_sweep(session=session, policies=policies, now=evening)
+        today = evening.astimezone(SHANGHAI).date()
+        tomorrow = today + timedelta(days=1)
+        if tomorrow.day == 1:  # the month just ended: what the monthly cron would build
+            _build(session, bulletin_units, "month", containing("month", today), evening, cfg)
+        sim.stats.sweeps += 1
+
+    sim = Simulation(session=session, users=users, start=start, days=days, per_day=per_day, seed=seed,
+                     progress=progress)
+    stats = sim.run(on_day_end=day_end)
+    end = datetime.combine(start + timedelta(days=days), datetime.min.time(), SHANGHAI)
+    last_month = last_completed("month", end)
+    if last_month.end <= start:  # a short run inside one month: report that (partial) month
+        last_month = containing("month", start + timedelta(days=days - 1))
+    built = _build(session, REPORT_UNITS, "month", last_month, end, cfg)
+    session.commit()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for bulletin in built:
+        stem = out_dir / f"bulletin-{bulletin.unit_code}-{bulletin.period_start:%Y-%m}"
+        stem.with_suffix(".xlsx").write_bytes(bulletin_xlsx(bulletin.figures))
+        stem.with_suffix(".pdf").write_bytes(bulletin_pdf(bulletin.figures))
+        files += [str(stem.with_suffix(".xlsx")), str(stem.with_suffix(".pdf"))]
+    return {"stats": asdict(stats), "summary": summary(session), "files": files}
+
+
+def _build(session, codes, kind: str, p, now: datetime, cfg) -> list[Bulletin]:
+    bulletins = []
+    for code in codes:
+        version = (session.scalar(sa.select(sa.func.max(Bulletin.version)).where(
+            Bulletin.unit_code == code, Bulletin.period == kind, Bulletin.period_start == p.start)) or 0) + 1
+        b = Bulletin(unit_code=code, period=kind, period_start=p.start, period_end=p.end, version=version,
+                     state="queued", requested_at=now)
+        session.add(b)
+        bulletins.append(b)
+    session.flush()
+    build_many(session=session, bulletins=bulletins, now=now, cfg=cfg)
+    return bulletins
+
+
+def summary(session) -> dict:
+    """Cases by kind and state, on-time closure per demo county, supervisions per level."""
+    by_state = Counter({f"{k}/{s}": n for k, s, n in session.execute(
+        sa.select(Case.kind, Case.status, sa.func.count()).group_by(Case.kind, Case.status))})
+    per_county = {}
+    names = dict(session.execute(sa.select(Unit.code, Unit.name).where(Unit.code.in_(COUNTIES))).all())
+    rows = session.execute(sa.select(Case.handling_unit, sa.func.count(),
+                                     sa.func.sum(sa.case((Case.handling_late.is_(False), 1), else_=0)))
+                           .where(Case.status == "closed", Case.kind.in_(("petition", "complaint")),
+                                  Case.handling_unit.in_(COUNTIES)).group_by(Case.handling_unit)).all()
+    for code, closed, on_time in rows:
+        per_county[code] = {"name": names[code], "closed": closed, "on_time": int(on_time or 0),
+                            "rate": round((on_time or 0) / closed, 3) if closed else None}
+    levels = dict(session.execute(sa.select(Supervision.level, sa.func.count()).group_by(Supervision.level)).all())
+    return {"by_state": dict(sorted(by_state.items())), "on_time_by_county": dict(sorted(per_county.items())),
+            "supervisions_by_level": levels}
