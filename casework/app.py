@@ -17,8 +17,11 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     for key in ("SECRET_KEY", "PII_KEYS", "DATABASE_URL", "REDIS_URL", "INSTANCE_DIR",
                 "ROUTING_RULES_FILE", "SLA_POLICIES_FILE", "EVIDENCE_DIR"):
         app.config[key] = getattr(settings, key)
+    from casework.common.fields import json_default
+
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.json.default = json_default
     register_database(app)
     register_extensions(app)
     register_blueprints(app)

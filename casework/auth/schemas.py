@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from casework.auth.models import ROLES
+from casework.common.fields import LocalDateTime
 
 
 class TokenRequestSchema(ma.Schema):
@@ -29,7 +30,7 @@ class UserSchema(ma.Schema):
     role = ma.fields.String()
     unit = ma.fields.String(attribute="unit_code")
     is_active = ma.fields.Boolean()
-    created_at = ma.fields.AwareDateTime()
+    created_at = LocalDateTime()
 
 
 class ApiKeySchema(ma.Schema):

@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from casework.bulletins.periods import KINDS
+from casework.common.fields import LocalDateTime
 
 
 class BulletinRequestSchema(ma.Schema):
@@ -26,8 +27,8 @@ class BulletinBriefSchema(ma.Schema):
     version = ma.fields.Integer()
     state = ma.fields.String()
     job_id = ma.fields.String()
-    requested_at = ma.fields.AwareDateTime()
-    built_at = ma.fields.AwareDateTime(allow_none=True)
+    requested_at = LocalDateTime()
+    built_at = LocalDateTime(allow_none=True)
     error = ma.fields.String(allow_none=True)
 
 

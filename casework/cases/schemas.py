@@ -9,6 +9,7 @@ from marshmallow import validate
 from casework import clock
 from casework.cases.fields import IdNumberField, MobileField, PersonNameField
 from casework.cases.models import CATEGORIES, CHANNELS, INTAKE_KINDS, KINDS, LEAD_SOURCES, OUTCOMES, URGENCIES
+from casework.common.fields import LocalDateTime
 
 # Clocks on different machines drift; a received_at a little ahead of ours is not "the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -53,7 +54,7 @@ class CaseCreateSchema(ma.Schema):
                              metadata={"description": "further regions a cross-region case concerns"})
     people_count = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000), strict=True)
     urgency = ma.fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
-    received_at = ma.fields.AwareDateTime(validate=STORABLE,
+    received_at = LocalDateTime(validate=STORABLE,
                                           metadata={"description": "when the letter, visit or call reached the unit"})
     anonymous = ma.fields.Boolean(load_default=False)
     petitioner = ma.fields.Nested(PetitionerSchema)
@@ -120,8 +121,8 @@ class CaseListQuerySchema(ma.Schema):
     region = ma.fields.String(validate=DIVISION)
     overdue = ma.fields.Boolean()
     supervised = ma.fields.Boolean()
-    received_from = ma.fields.AwareDateTime(validate=STORABLE)
-    received_to = ma.fields.AwareDateTime(validate=STORABLE)
+    received_from = LocalDateTime(validate=STORABLE)
+    received_to = LocalDateTime(validate=STORABLE)
     q = ma.fields.String(validate=validate.Length(min=1, max=100))
     sort = ma.fields.String(load_default="-received_at",
                             validate=validate.OneOf(["received_at", "-received_at"]))
@@ -149,7 +150,7 @@ class ActionSchema(ma.Schema):
     title = ma.fields.String(validate=validate.Length(min=1, max=200))
     content = ma.fields.String(validate=validate.Length(min=1, max=20_000))
     accused = ma.fields.Nested(AccusedSchema)
-    reply_due = ma.fields.AwareDateTime(validate=STORABLE)
+    reply_due = LocalDateTime(validate=STORABLE)
 
 
 class RouteSchema(ma.Schema):
@@ -162,7 +163,7 @@ class ParticipantSchema(ma.Schema):
     role = ma.fields.String()
     state = ma.fields.String()
     part = ma.fields.String(allow_none=True)
-    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    submitted_at = LocalDateTime(allow_none=True)
 
 
 class PetitionerOutSchema(ma.Schema):
@@ -181,13 +182,13 @@ class ClockSchema(ma.Schema):
     name = ma.fields.String()
     policy = ma.fields.String()
     state = ma.fields.String()
-    started_at = ma.fields.AwareDateTime(allow_none=True)
-    due_at = ma.fields.AwareDateTime(allow_none=True)
-    warn_at = ma.fields.AwareDateTime(allow_none=True)
-    met_at = ma.fields.AwareDateTime(allow_none=True)
-    breached_at = ma.fields.AwareDateTime(allow_none=True)
+    started_at = LocalDateTime(allow_none=True)
+    due_at = LocalDateTime(allow_none=True)
+    warn_at = LocalDateTime(allow_none=True)
+    met_at = LocalDateTime(allow_none=True)
+    breached_at = LocalDateTime(allow_none=True)
     provisional = ma.fields.Boolean()
-    paused_at = ma.fields.AwareDateTime(allow_none=True)
+    paused_at = LocalDateTime(allow_none=True)
     extended_days = ma.fields.Integer()
     unit = ma.fields.String()
 
@@ -211,9 +212,9 @@ class CaseSchema(ma.Schema):
     petitioner = ma.fields.Nested(PetitionerOutSchema, allow_none=True)
     people_count = ma.fields.Integer()
     urgency = ma.fields.String()
-    received_at = ma.fields.AwareDateTime()
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    received_at = LocalDateTime()
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
     version = ma.fields.Integer()
     outcome = ma.fields.String(allow_none=True)
     satisfaction = ma.fields.String(allow_none=True)
@@ -249,7 +250,7 @@ class EventSchema(ma.Schema):
     unit = ma.fields.String(attribute="unit_code", allow_none=True)
     reason = ma.fields.String(allow_none=True)
     params = ma.fields.Dict()
-    created_at = ma.fields.AwareDateTime()
+    created_at = LocalDateTime()
     hash = ma.fields.String()
     prev_hash = ma.fields.String(allow_none=True)
 

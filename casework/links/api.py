@@ -11,6 +11,7 @@ from casework.exports.xlsx import XLSX_MIMETYPE
 from casework.extensions import db
 from casework.links import service
 from casework.links.models import LINK_TYPES
+from casework.common.fields import LocalDateTime
 
 blp = Blueprint("links", __name__, url_prefix="/api/v1/cases", description="Case links and the linked-case report")
 BEARER = [{"bearerAuth": []}]
@@ -36,7 +37,7 @@ class LinkSchema(ma.Schema):
     note = ma.fields.String(allow_none=True)
     auto = ma.fields.Boolean()
     dismissed = ma.fields.Boolean()
-    created_at = ma.fields.AwareDateTime()
+    created_at = LocalDateTime()
     case = ma.fields.Nested(LinkedCaseSchema)
 
 

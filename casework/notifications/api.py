@@ -7,6 +7,7 @@ from casework.auth.current import auth_required, current_user
 from casework.common.pagination import paginate
 from casework.extensions import db
 from casework.notifications import service
+from casework.common.fields import LocalDateTime
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
                 description="Notifications to the caller's unit")
@@ -27,8 +28,8 @@ class NotificationSchema(ma.Schema):
     supervision_id = ma.fields.Integer(allow_none=True)
     title = ma.fields.String()
     payload = ma.fields.Dict()
-    created_at = ma.fields.AwareDateTime()
-    read_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = LocalDateTime()
+    read_at = LocalDateTime(allow_none=True)
 
 
 class NotificationPageSchema(ma.Schema):

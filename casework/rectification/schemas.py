@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from casework.cases.models import CATEGORIES
+from casework.common.fields import LocalDateTime
 
 
 class RectificationCreateSchema(ma.Schema):
@@ -28,7 +29,7 @@ class ProgressSchema(ma.Schema):
     text = ma.fields.String()
     report_date = ma.fields.Date()
     percent = ma.fields.Integer()
-    created_at = ma.fields.AwareDateTime()
+    created_at = LocalDateTime()
     files = ma.fields.List(ma.fields.Dict())
 
 
@@ -52,7 +53,7 @@ class LedgerRowSchema(ma.Schema):
     progress_percent = ma.fields.Integer()
     days_overdue = ma.fields.Integer()
     supervised = ma.fields.Boolean()
-    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    completed_at = LocalDateTime(allow_none=True)
 
 
 class LedgerSchema(ma.Schema):

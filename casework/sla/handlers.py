@@ -43,7 +43,8 @@ def supervise(ctx: ActionContext) -> None:
     sup = Supervision(case_id=ctx.case.id, kind="manual", unit_code=unit.code, unit_path=unit.path, level=unit.level,
                       target_unit=ctx.case.handling_unit, reason=reason, state="open", opened_at=ctx.now,
                       opened_by=ctx.actor.id, reply_due_at=reply_due,
-                      escalate_at=workdays_later(ctx, policies.reescalate_after_workdays))
+                      # Never escalate before the reply the supervisor asked for is due.
+                      escalate_at=max(reply_due, workdays_later(ctx, policies.reescalate_after_workdays)))
     ctx.session.add(sup)
     ctx.session.flush()
     ctx.case.supervised = True

@@ -32,6 +32,13 @@ class CaseClock(Base):
         sa.Index("ix_case_clocks_warn_pending", "warn_at",
                  sqlite_where=sa.text("state = 'running' AND warned_at IS NULL"),
                  postgresql_where=sa.text("state = 'running' AND warned_at IS NULL")),
+        # The sweep finds the clocks it has just warned or breached by its own timestamp; without these
+        # each of those look-ups reads every clock (bench/bench_sweep.py, docs/performance.md).
+        sa.Index("ix_case_clocks_warned_running", "warned_at",
+                 sqlite_where=sa.text("state = 'running' AND warned_at IS NOT NULL"),
+                 postgresql_where=sa.text("state = 'running' AND warned_at IS NOT NULL")),
+        sa.Index("ix_case_clocks_breached_at", "breached_at", sqlite_where=sa.text("state = 'breached'"),
+                 postgresql_where=sa.text("state = 'breached'")),
         sa.Index("ix_case_clocks_provisional", "provisional",
                  sqlite_where=sa.text("provisional AND state IN ('running','paused')"),
                  postgresql_where=sa.text("provisional AND state IN ('running','paused')")),

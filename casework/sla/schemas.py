@@ -1,5 +1,6 @@
 import marshmallow as ma
 from marshmallow import validate
+from casework.common.fields import LocalDateTime
 
 
 class SupervisionQuerySchema(ma.Schema):
@@ -20,13 +21,13 @@ class SupervisionSchema(ma.Schema):
     target_unit = ma.fields.String()
     reason = ma.fields.String()
     state = ma.fields.String()
-    opened_at = ma.fields.AwareDateTime()
-    reply_due_at = ma.fields.AwareDateTime(allow_none=True)
-    escalate_at = ma.fields.AwareDateTime(allow_none=True)
-    escalated_at = ma.fields.AwareDateTime(allow_none=True)
+    opened_at = LocalDateTime()
+    reply_due_at = LocalDateTime(allow_none=True)
+    escalate_at = LocalDateTime(allow_none=True)
+    escalated_at = LocalDateTime(allow_none=True)
     reply_text = ma.fields.String(allow_none=True)
-    replied_at = ma.fields.AwareDateTime(allow_none=True)
-    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    replied_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
     outcome = ma.fields.String(allow_none=True)
 
 
@@ -43,7 +44,7 @@ class CalendarSchema(ma.Schema):
     provisional = ma.fields.Boolean()
     holidays = ma.fields.List(ma.fields.Date(), metadata={"description": "weekdays that are days off"})
     workdays = ma.fields.List(ma.fields.Date(), metadata={"description": "weekend days that are worked (调休)"})
-    loaded_at = ma.fields.AwareDateTime(allow_none=True)
+    loaded_at = LocalDateTime(allow_none=True)
     recomputed = ma.fields.Integer(metadata={"description": "provisional deadlines recomputed by this load"})
 
 

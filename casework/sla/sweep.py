@@ -89,10 +89,16 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         .values(state="breached", breached_at=now)).rowcount
     if result.breached:
         just_breached = sa.select(clocks.c.case_id).where(clocks.c.breached_at == now, clocks.c.state == "breached")
-        session.execute(sa.update(Case).where(Case.id.in_(just_breached)).values(overdue=True, supervised=True))
-        for names, flag in ((("acceptance", "contact"), "first_response_late"), (("handling", "rectification"), "handling_late")):
-            session.execute(sa.update(Case).where(Case.id.in_(just_breached.where(clocks.c.name.in_(names))))
-                            .values({flag: True}))
+        # One UPDATE per case, not one per flag: each extra pass wrote a new version of the same wide,
+        # heavily indexed row and re-ran its foreign-key checks (docs/performance.md).
+        def breached_named(names: tuple[str, ...]):
+            return sa.exists().where(clocks.c.case_id == Case.id, clocks.c.breached_at == now,
+                                     clocks.c.state == "breached", clocks.c.name.in_(names))
+
+        session.execute(sa.update(Case).where(Case.id.in_(just_breached)).values(
+            overdue=True, supervised=True,
+            first_response_late=sa.or_(Case.first_response_late, breached_named(("acceptance", "contact"))),
+            handling_late=sa.or_(Case.handling_late, breached_named(("handling", "rectification")))))
         handler, parent = aliased(Unit), aliased(Unit)
         escalate_at = _workdays_after(session, now, policies.reescalate_after_workdays)
         sup = Supervision.__table__
@@ -127,10 +133,12 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
 
     # 5. Close 督办 whose clock has been met or whose case has finished.
     sup = Supervision.__table__
-    met_clock = sa.select(clocks.c.id).where(clocks.c.met_at.is_not(None))
-    done_case = sa.select(Case.id).where(Case.status.in_(TERMINAL))
+    # Correlated EXISTS: one primary-key probe per open 督办. An IN over every met clock cannot be hashed
+    # once the met clocks outgrow work_mem, and PostgreSQL then rescans them for each open 督办.
+    met_clock = sa.exists().where(clocks.c.id == sup.c.clock_id, clocks.c.met_at.is_not(None))
+    done_case = sa.exists().where(Case.id == sup.c.case_id, Case.status.in_(TERMINAL))
     result.supervisions_closed = session.execute(
-        sa.update(sup).where(sup.c.state == "open", sa.or_(sup.c.clock_id.in_(met_clock), sup.c.case_id.in_(done_case)))
+        sa.update(sup).where(sup.c.state == "open", sa.or_(met_clock, done_case))
         .values(state="closed", closed_at=now, outcome="handled")).rowcount
     if result.supervisions_closed:
         still_open = sa.select(sup.c.case_id).where(sup.c.state == "open")

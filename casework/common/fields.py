@@ -1,0 +1,28 @@
+"""marshmallow fields shared by the schemas."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class LocalDateTime(ma.fields.AwareDateTime):
+    """Stored in UTC, shown in Asia/Shanghai with its offset (API.md); input needs an explicit offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(SHANGHAI)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def json_default(value):
+    """Flask's JSON fallback: ISO 8601 in Asia/Shanghai for datetimes (not HTTP dates), ISO dates."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime):
+        return (value.astimezone(SHANGHAI) if value.tzinfo else value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
