@@ -254,6 +254,12 @@ def reopen(ctx: ActionContext) -> None:
 @handles("add_co_handler")
 def add_co_handler(ctx: ActionContext) -> None:
     unit = _civil_unit(ctx, _require(ctx, "unit"))
+    # 协办 is asked of units near the case: within the handling unit's parent's subtree.
+    handling = ctx.session.get(Unit, ctx.case.handling_unit)
+    parent = ctx.session.get(Unit, handling.parent_code) if handling.parent_code else handling
+    if not unit.path.startswith(parent.path):
+        raise Forbidden("a co-handler must lie within the handling unit's parent's jurisdiction",
+                        errors={"unit": ["too far from the handling unit"]})
     if any(p.unit_code == unit.code for p in ctx.case.participants):
         raise Invalid("the unit already works on this case", errors={"unit": ["already a participant"]})
     ctx.case.participants.append(CaseParticipant(unit_code=unit.code, role="co", added_at=ctx.now,
