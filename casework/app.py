@@ -14,7 +14,7 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     settings = config if isinstance(config, BaseConfig) else config_for(config)
     app = Flask(__name__, instance_path=settings.INSTANCE_DIR, instance_relative_config=False)
     app.config.from_object(settings)
-    for key in ("SECRET_KEY", "PII_KEYS", "DATABASE_URL", "REDIS_URL", "INSTANCE_DIR",
+    for key in ("SECRET_KEY", "PII_KEYS", "BLIND_INDEX_KEY", "DATABASE_URL", "REDIS_URL", "INSTANCE_DIR",
                 "ROUTING_RULES_FILE", "SLA_POLICIES_FILE", "EVIDENCE_DIR"):
         app.config[key] = getattr(settings, key)
     from casework.common.fields import json_default

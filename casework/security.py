@@ -51,14 +51,17 @@ class PiiBox:
     def __init__(self) -> None:
         self._keys: dict[str, bytes] = {}
         self._current = ""
+        self._index_key = b""
 
     def init_app(self, app) -> None:
-        self.configure(app.config["PII_KEYS"])
+        self.configure(app.config["PII_KEYS"], index_key=app.config["BLIND_INDEX_KEY"])
 
-    def configure(self, spec: str) -> None:
+    def configure(self, spec: str, index_key: str | None = None) -> None:
         keys = parse_keys(spec)
         self._keys = dict(keys)
         self._current = keys[0][0]
+        if index_key is not None:
+            self._index_key = hashlib.sha256(b"casework-blind-index" + index_key.encode()).digest()
 
     @property
     def current_key_id(self) -> str:
@@ -82,14 +85,11 @@ class PiiBox:
         return token.split("$", 1)[0]
 
     def blind_index(self, normalized: str) -> str:
-        """Keyed HMAC of a normalised value; stable across key rotation of the encryption key.
-
-        The index key is derived from the oldest configured key so that adding a
-        new encryption key does not change every index value.
-        """
-        oldest = list(self._keys.values())[-1]
-        index_key = hashlib.sha256(b"casework-blind-index" + oldest).digest()
-        return hmac.new(index_key, normalized.encode(), hashlib.sha256).hexdigest()
+        """Keyed HMAC of a normalised value, under a key of its own (CASEWORK_BLIND_INDEX_KEY) so that
+        rotating or retiring encryption keys never changes an index value."""
+        if not self._index_key:
+            raise RuntimeError("the blind-index key is not configured")
+        return hmac.new(self._index_key, normalized.encode(), hashlib.sha256).hexdigest()
 
 
 pii_box = PiiBox()

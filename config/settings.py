@@ -12,6 +12,9 @@ CONFIG_DIR = Path(__file__).resolve().parent
 DEV_SECRET = "dev-secret-key-not-for-production"
 # 32 bytes, urlsafe base64; key id "dev". Only ever used when CASEWORK_PII_KEYS is unset.
 DEV_PII_KEYS = "dev:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U="
+# The blind-index key never rotates with the encryption keys: changing it would change
+# every person index and break repeat detection. Only used when CASEWORK_BLIND_INDEX_KEY is unset.
+DEV_BLIND_INDEX_KEY = "dev-blind-index-key-not-for-production"
 
 
 def instance_dir() -> Path:
@@ -47,6 +50,7 @@ class BaseConfig:
         env = os.environ
         self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET
         self.PII_KEYS = env.get("CASEWORK_PII_KEYS") or DEV_PII_KEYS
+        self.BLIND_INDEX_KEY = env.get("CASEWORK_BLIND_INDEX_KEY") or DEV_BLIND_INDEX_KEY
         self.DATABASE_URL = env.get("DATABASE_URL") or ""
         self.REDIS_URL = env.get("REDIS_URL") or ""
         self.INSTANCE_DIR = str(instance_dir())
@@ -93,6 +97,7 @@ class ProductionConfig(BaseConfig):
             for name, value, default in (
                 ("SECRET_KEY", self.SECRET_KEY, DEV_SECRET),
                 ("CASEWORK_PII_KEYS", self.PII_KEYS, DEV_PII_KEYS),
+                ("CASEWORK_BLIND_INDEX_KEY", self.BLIND_INDEX_KEY, DEV_BLIND_INDEX_KEY),
             )
             if value == default
         ]

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from casework.auth.models import User
 from casework.cases.actions import allowed_actions
+import sqlalchemy as sa
+
+from casework.cases.access import visible_condition
 from casework.cases.models import Case
 from casework.cases.pii import present_petitioner, present_reporter
 
@@ -21,8 +24,9 @@ def present_case(*, session, case: Case, viewer: User, full_pii: bool = True) ->
     for attr in ("merged_into_id", "possible_repeat_of_id"):
         target_id = getattr(case, attr)
         if target_id:
-            other = session.get(Case, target_id)
-            refs[attr] = {"id": other.id, "number": other.number}
+            # A related case outside the viewer's scope is not named, not even by number.
+            other = session.scalar(sa.select(Case).where(Case.id == target_id, visible_condition(viewer)))
+            refs[attr] = {"id": other.id, "number": other.number} if other is not None else None
     clocks = []
     for provider in _clock_providers:
         clocks.extend(provider(session=session, case=case))
