@@ -91,8 +91,9 @@ def bulletin_pdf(figures: dict) -> bytes:
         doc.paragraph("红榜：" + "、".join(c["name"] for c in figures["ranking"]["top"]))
         doc.paragraph("黑榜：" + "、".join(c["name"] for c in figures["ranking"]["bottom"]))
     doc.heading("三、按期办结率走势")
-    doc.line_chart("近期按期办结率", [h["period"] for h in figures["history"]], unit="%",
-                   {"按期办结率": [round((h["on_time_closure_rate"] or 0) * 100, 1) for h in figures["history"]]})
+    doc.line_chart("近期按期办结率", [h["period"] for h in figures["history"]],
+                   {"按期办结率": [round((h["on_time_closure_rate"] or 0) * 100, 1) for h in figures["history"]]},
+                   unit="%")
     for heading, key in (("四、超期案件", "overdue"), ("五、督办案件", "supervised")):
         doc.heading(heading)
         items = figures["lists"][key]
