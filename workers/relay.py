@@ -7,9 +7,28 @@ while Redis is down.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 log = logging.getLogger("casework.relay")
+
+# An RQ worker forks a work horse for every job, and a fork copies every lock but only the forking
+# thread. Forked while this thread was inside a relay pass (SQLite's allocator mutex, the connection
+# pool's or the Redis pool's lock held), the horse waited on that lock forever, and every job queued
+# behind it waited for RQ's job timeout. A fork now waits for the current pass to finish, and the
+# horse leaves the relay's pooled database connection to the parent instead of sharing its socket.
+_PASS = threading.Lock()
+
+
+def _in_child() -> None:
+    _PASS.release()
+    from casework.extensions import db
+
+    if db.engine is not None:
+        db.engine.dispose(close=False)
+
+
+os.register_at_fork(before=_PASS.acquire, after_in_parent=_PASS.release, after_in_child=_in_child)
 
 
 def relay_forever(app, stop: threading.Event, interval: float = 2.0) -> None:
@@ -18,13 +37,14 @@ def relay_forever(app, stop: threading.Event, interval: float = 2.0) -> None:
 
     with app.app_context():
         while not stop.is_set():
-            try:
-                sent = relay_once(session=db.session, redis=redis_store.client)
-            except Exception:  # keep relaying; the rows stay pending
-                log.exception("outbox relay failed")
-                sent = 0
-            finally:
-                db.session.remove()
+            with _PASS:
+                try:
+                    sent = relay_once(session=db.session, redis=redis_store.client)
+                except Exception:  # keep relaying; the rows stay pending
+                    log.exception("outbox relay failed")
+                    sent = 0
+                finally:
+                    db.session.remove()
             if not sent:
                 stop.wait(interval)
 

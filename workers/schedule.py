@@ -2,7 +2,8 @@
 
 Registering builds a fresh ``CronScheduler`` from ``SCHEDULE`` each start, so a
 restart never doubles an entry. Times are cron expressions in UTC (RQ's cron
-runs in UTC); the comment on each says the Asia/Shanghai time it means.
+matches local time, so the scheduler pins its process to UTC); the comment on
+each says the Asia/Shanghai time it means.
 """
 from __future__ import annotations
 
@@ -46,9 +47,20 @@ def register_all(scheduler, schedule: list[ScheduledJob] = SCHEDULE):
     return scheduler
 
 
+def use_utc() -> None:
+    """RQ's cron matches the process's local time: pin this process to UTC, the zone SCHEDULE is written in,
+    or a host set to Asia/Shanghai would fire every cron entry 8 hours early."""
+    import os
+    import time
+
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+
+
 def build_scheduler(connection):
     from rq.cron import CronScheduler
 
+    use_utc()
     return register_all(CronScheduler(connection=connection))
 
 

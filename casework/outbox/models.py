@@ -33,5 +33,6 @@ class OutboxMessage(Base):
 
     @property
     def job_id(self) -> str:
-        # A stable RQ job id: a relay that crashed after enqueueing cannot enqueue twice.
-        return f"outbox-{self.id}"
+        # A stable RQ job id: a relay that crashed after enqueueing cannot enqueue twice. The creation
+        # time is part of it because SQLite may reuse the id of a deleted row.
+        return f"outbox-{self.id}-{int(self.created_at.timestamp() * 1_000_000)}"

@@ -121,8 +121,8 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
             clock.paused_seconds += int(paused_total([pause], now).total_seconds())
             clock.state, clock.paused_at = "running", None
             recompute(clock=clock, case=case, policies=policies_for_app(), cal=current_calendar(session), now=now)
-    if tr.action in ("assign", "transfer", "return"):
-        # The clock runs on; it is now the new unit's to meet.
+    if tr.action in ("assign", "transfer", "return", "forward", "take_over"):
+        # The clock runs on; it is now the new unit's to meet (a lead forwarded or taken over too).
         session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE))
                         .values(unit_code=case.handling_unit))
     if finished:
