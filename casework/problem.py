@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import Response, current_app, json
 import flask_smorest
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -57,6 +60,10 @@ class Invalid(DomainError):
 
 class ProblemSchema(ma.Schema):
     """Documents the error payload (RFC 9457)."""
+
+    class Meta:
+        # RFC 9457 extension members (e.g. a refused action's allowed_actions) may follow the standard ones.
+        unknown = ma.INCLUDE
 
     type = ma.fields.String()
     title = ma.fields.String()
@@ -113,8 +120,45 @@ def problem_response(status: int, detail: str | None = None, errors: dict | None
     return resp
 
 
+class ProblemResponsesPlugin(BasePlugin):
+    """Documents the problem answers every operation of a kind can give, so a client (and the fuzzer, which
+    checks each answer's status against the document) finds them listed rather than hidden behind ``default``:
+    400 and 413 for a request body, 404 for a path with parameters. Views add their own (auth_required adds
+    401 and 403; views add 409 and the like with ``alt_response``). Error answers documented without a body
+    get the problem body."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                responses.setdefault("400", "BAD_REQUEST")
+                responses.setdefault("413", "REQUEST_ENTITY_TOO_LARGE")
+            if path and "{" in path:
+                responses.setdefault("404", "NOT_FOUND")
+            for status, response in responses.items():
+                if status != "default" and int(status) >= 400 and isinstance(response, dict):
+                    response.setdefault("content", {PROBLEM_MIMETYPE: {"schema": "Problem"}})
+
+
 class ProblemApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *, extra_plugins=None, **options):
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ProblemResponsesPlugin()], **options)
+
+    def _register_responses(self):
+        """As flask-smorest's, but error answers are documented as application/problem+json, which they are."""
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def _register_error_handlers(self):
         super()._register_error_handlers()

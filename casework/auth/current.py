@@ -1,6 +1,7 @@
 """The caller of the current request."""
 from __future__ import annotations
 
+import copy
 import functools
 
 from flask import current_app, g, request
@@ -38,6 +39,12 @@ def auth_required(*roles: str):
                 raise Forbidden(f"this action needs the role {' or '.join(roles)}")
             return fn(*args, **kwargs)
 
+        # Document what this decorator answers (flask-smorest reads _apidoc; copied, as wraps shares the dict).
+        wrapper._apidoc = copy.deepcopy(getattr(fn, "_apidoc", {}))
+        responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
+        responses.setdefault(401, []).append("UNAUTHORIZED")
+        if roles:
+            responses.setdefault(403, []).append("FORBIDDEN")
         return wrapper
 
     return decorator

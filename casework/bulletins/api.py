@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from casework.auth.current import auth_required, current_user
 from casework.bulletins import service
 from casework.bulletins.schemas import BulletinPageSchema, BulletinQuerySchema, BulletinRequestSchema, BulletinSchema
+from casework.common.fields import BINARY
 from casework.common.pagination import paginate
 from casework.db import utcnow
 from casework.exports.xlsx import XLSX_MIMETYPE
@@ -66,7 +67,7 @@ class BulletinDetail(MethodView):
 class BulletinXlsx(MethodView):
     @auth_required(*READERS)
     @blp.doc(security=BEARER)
-    @blp.response(200, content_type=XLSX_MIMETYPE)
+    @blp.response(200, BINARY, content_type=XLSX_MIMETYPE)
     def get(self, bulletin_id):
         """The bulletin as Excel: summary, ranking and list sheets."""
         from casework.bulletins.exports import bulletin_xlsx
@@ -80,7 +81,7 @@ class BulletinXlsx(MethodView):
 class BulletinPdf(MethodView):
     @auth_required(*READERS)
     @blp.doc(security=BEARER)
-    @blp.response(200, content_type="application/pdf")
+    @blp.response(200, BINARY, content_type="application/pdf")
     def get(self, bulletin_id):
         """The bulletin as a printable A4 PDF with charts."""
         from casework.bulletins.exports import bulletin_pdf

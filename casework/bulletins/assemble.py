@@ -77,6 +77,10 @@ def score(figures: dict, max_overdue: int, weights: dict[str, float]) -> float |
         "returns": None if figures["return_rate"] is None else 1 - figures["return_rate"],
         "overdue": 1.0 if max_overdue == 0 else 1 - figures["overdue_now"] / max_overdue,
     }
+    if all(v is None for k, v in parts.items() if k != "overdue") and not figures["overdue_now"]:
+        # Nothing received, decided or closed in P and nothing overdue: no data (docs/metrics.md), not a
+        # perfect 100 that would put every idle unit at the top of the 红榜.
+        return None
     used = {k: v for k, v in parts.items() if v is not None and weights.get(k, 0) > 0}
     total = sum(weights[k] for k in used)
     if not total:

@@ -1,7 +1,10 @@
 """Bulletins as Excel (summary, ranking, lists) and as a printable A4 PDF with charts."""
 from __future__ import annotations
 
-from casework.exports.xlsx import new_workbook, to_bytes, write_table
+from datetime import datetime
+
+from casework.common.vocab import KIND_NAMES
+from casework.exports.xlsx import SHANGHAI, new_workbook, to_bytes, write_table
 
 SUMMARY_ROWS = [
     ("received", "收件量", "0"), ("accepted", "受理量", "0"), ("not_accepted", "不予受理", "0"),
@@ -17,6 +20,8 @@ SUMMARY_ROWS = [
 RANKING_HEADERS = ["排名", "单位", "代码", "综合得分", "收件量", "及时受理率", "按期办结率", "满意率", "回退率", "当前超期"]
 LIST_HEADERS = ["编号", "类型", "承办单位", "超期天数", "督办层级"]
 LEVEL_NAMES = {"ministry": "部级", "province": "省级", "city": "市级", "county": "县级", None: ""}
+DISPOSAL_NAMES = {"inquiry": "谈话函询", "verification": "初步核实", "hold": "暂存待查", "close": "予以了结",
+                  "investigation": "审查调查"}
 
 
 def bulletin_xlsx(figures: dict) -> bytes:
@@ -35,9 +40,11 @@ def bulletin_xlsx(figures: dict) -> bytes:
     for row_index, fmt in formats.items():
         for col in (2, 3, 5):
             ws.cell(row=row_index, column=col).number_format = fmt
-    start = last + 2
-    write_table(ws, ["类别", "件数", "占比"], ([r["name"], r["count"], r["share"]] for r in figures["by_category"]),
-                start_row=start, number_formats={3: "0.0%"})
+    for title, key in (("类别", "by_category"), ("类型", "by_kind"), ("渠道", "by_channel")):
+        last = write_table(ws, [title, "件数", "占比"], ([r["name"], r["count"], r["share"]] for r in figures[key]),
+                           start_row=last + 2, number_formats={3: "0.0%"})
+    write_table(ws, ["线索处置", "件数"], ([name, figures["leads_disposed"].get(k, 0)] for k, name in DISPOSAL_NAMES.items()),
+                start_row=last + 2)
     ws.freeze_panes = "A3"
     rk = wb.create_sheet("排名")
     write_table(rk, RANKING_HEADERS, ([c["rank"], c["name"], c["code"], c["score"], c["figures"]["received"],
@@ -47,14 +54,25 @@ def bulletin_xlsx(figures: dict) -> bytes:
                 number_formats={4: "0.00", 6: "0.0%", 7: "0.0%", 8: "0.0%", 9: "0.0%"})
     for sheet, key in (("超期案件", "overdue"), ("督办案件", "supervised")):
         ws_list = wb.create_sheet(sheet)
-        write_table(ws_list, LIST_HEADERS, ([r["number"], r["kind"], f"{r['unit_name']}({r['unit']})",
-                                             r["days_overdue"], LEVEL_NAMES.get(r["supervision_level"], "")]
+        write_table(ws_list, LIST_HEADERS, ([r["number"], KIND_NAMES.get(r["kind"], r["kind"]),
+                                             f"{r['unit_name']}({r['unit']})", r["days_overdue"],
+                                             LEVEL_NAMES.get(r["supervision_level"], "")]
                                             for r in figures["lists"][key]))
     return to_bytes(wb)
 
 
 def _pct(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _percent_points(value):
+    """A rate as chart points; an empty rate stays empty (无 on a bar, a gap in a line), never 0%."""
+    return None if value is None else round(value * 100, 1)
+
+
+def _built_at(figures: dict) -> str:
+    """The build time in Beijing time (figures keep the aware ISO time, normally UTC)."""
+    return datetime.fromisoformat(figures["built_at"]).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _num(value) -> str:
@@ -66,7 +84,7 @@ def bulletin_pdf(figures: dict) -> bytes:
 
     doc = Document(title=figures["title"])
     doc.paragraph(f"统计周期：{figures['period']['label']}（{figures['period']['start']} 至 {figures['period']['end']}，"
-                  f"不含末日）。生成时间：{figures['built_at'][:19]}。")
+                  f"不含末日）。生成时间：{_built_at(figures)}。")
     doc.heading("一、总体情况")
     summary = figures["summary"]
     rows = []
@@ -77,29 +95,36 @@ def bulletin_pdf(figures: dict) -> bytes:
                      _pct(s["yoy"])])
     doc.table(["指标", "本期", "上期", "环比", "去年同期", "同比"], rows)
     top = figures["top_categories"]
-    doc.paragraph("主要诉求类别：" + "、".join(f"{r['name']}{r['count']}件（{_pct(r['share'])}）" for r in top if r["count"])
-                  or "本期无收件。")
+    doc.paragraph("主要诉求类别：" + ("、".join(f"{r['name']}{r['count']}件（{_pct(r['share'])}）" for r in top
+                                           if r["count"]) or "本期无收件。"))
+    for title, key in (("收件类型", "by_kind"), ("收件渠道", "by_channel")):
+        doc.paragraph(f"{title}：" + ("、".join(f"{r['name']}{r['count']}件（{_pct(r['share'])}）"
+                                               for r in figures[key] if r["count"]) or "无。"))
+    # In DISPOSAL_NAMES' order: PostgreSQL's JSONB does not keep the keys' order.
+    doc.paragraph("问题线索处置：" + "、".join(f"{name}{figures['leads_disposed'].get(k, 0)}件"
+                                         for k, name in DISPOSAL_NAMES.items()))
     children = figures["children"]
     if children:
-        doc.heading("二、下级单位办理情况")
+        doc.heading("二、下级单位办理情况", keep=60)  # with the chart's title and first bars
         doc.bar_chart("下级单位按期办结率", [c["name"] for c in children],
-                      [round((c["figures"]["on_time_closure_rate"] or 0) * 100, 1) for c in children], unit="%")
+                      [_percent_points(c["figures"]["on_time_closure_rate"]) for c in children], unit="%")
         doc.table(["排名", "单位", "得分", "收件", "及时受理率", "按期办结率", "满意率", "超期"],
                   [[_num(c["rank"]), c["name"], _num(c["score"]), _num(c["figures"]["received"]),
                     _pct(c["figures"]["on_time_acceptance_rate"]), _pct(c["figures"]["on_time_closure_rate"]),
                     _pct(c["figures"]["satisfaction_rate"]), _num(c["figures"]["overdue_now"])] for c in children])
         doc.paragraph("红榜：" + "、".join(c["name"] for c in figures["ranking"]["top"]))
         doc.paragraph("黑榜：" + "、".join(c["name"] for c in figures["ranking"]["bottom"]))
-    doc.heading("三、按期办结率走势")
+    doc.heading("三、按期办结率走势", keep=105)  # with its line chart (92 mm), not alone at a page's foot
     doc.line_chart("近期按期办结率", [h["period"] for h in figures["history"]],
-                   {"按期办结率": [round((h["on_time_closure_rate"] or 0) * 100, 1) for h in figures["history"]]},
+                   {"按期办结率": [_percent_points(h["on_time_closure_rate"]) for h in figures["history"]]},
                    unit="%")
     for heading, key in (("四、超期案件", "overdue"), ("五、督办案件", "supervised")):
         doc.heading(heading)
         items = figures["lists"][key]
         if items:
-            doc.table(LIST_HEADERS, [[r["number"], r["kind"], r["unit_name"], _num(r["days_overdue"]),
-                                      LEVEL_NAMES.get(r["supervision_level"], "")] for r in items])
+            doc.table(LIST_HEADERS, [[r["number"], KIND_NAMES.get(r["kind"], r["kind"]), r["unit_name"],
+                                      _num(r["days_overdue"]), LEVEL_NAMES.get(r["supervision_level"], "")]
+                                     for r in items])
         else:
             doc.paragraph("无。")
     return doc.to_bytes()

@@ -10,7 +10,7 @@ from casework.bulletins import assemble
 from casework.bulletins.config import BulletinConfig
 from casework.bulletins.figures import aggregate
 from casework.bulletins.models import Bulletin
-from casework.bulletins.periods import Period, history, period, previous, year_before
+from casework.bulletins.periods import SHANGHAI, Period, history, period, previous, year_before
 from casework.cases.models import Case
 from casework.problem import Forbidden, Invalid, NotFound
 from casework.units.models import MINISTRY_CODE, Unit
@@ -46,7 +46,7 @@ def request_build(*, session, unit_code: str, kind: str, start: date, actor: Use
     if actor is not None and not unit.path.startswith(actor.unit.path):
         raise Forbidden("the unit is outside your jurisdiction", errors={"unit": ["outside your jurisdiction"]})
     p = parse_period(kind, start)
-    if p.start > now.date():
+    if p.start > now.astimezone(SHANGHAI).date():  # periods start at Beijing midnight, not UTC's
         raise Invalid("the period has not started", errors={"start": ["in the future"]})
     bulletin = Bulletin(unit_code=unit.code, period=p.kind, period_start=p.start, period_end=p.end,
                         version=_next_version(session, unit.code, p), state="queued",

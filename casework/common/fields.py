@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# OpenAPI schema of a file download, so its content type is documented (flask-smorest drops a schema-less one).
+BINARY = {"type": "string", "format": "binary"}
 
 
 class LocalDateTime(ma.fields.AwareDateTime):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from casework import clock
 from casework.bulletins.config import load_config
 from casework.bulletins.exports import bulletin_pdf, bulletin_xlsx
 from casework.bulletins.models import Bulletin
@@ -22,6 +23,8 @@ from casework.sla.service import run_sweep
 from casework.units.models import Unit
 
 REPORT_UNITS = ("100000", "360000", "430000")
+# When the cron builds bulletins (workers/schedule.py), in Asia/Shanghai: Monday 01:00 and the 1st at 02:00.
+CRON = {"week": time(1, 0), "month": time(2, 0)}
 
 
 def run_demo(*, app, session, days: int, per_day: int, seed: int, start: date, out_dir: Path, progress=None) -> dict:
@@ -29,28 +32,48 @@ def run_demo(*, app, session, days: int, per_day: int, seed: int, start: date, o
     users = ensure_users(session, units)
     session.commit()
     policies, cfg = policies_for_app(app), load_config()
-    bulletin_units = sorted(c for c, u in units.items() if u.kind == "civil_affairs" and u.level != "county")
+    # The scheduled levels (ministry, province, city) of the demo's part of the tree.
+    bulletin_units = sorted(c for c, u in units.items() if u.kind == "civil_affairs" and u.level in cfg.scheduled_levels)
+    sim = Simulation(session=session, users=users, start=start, days=days, per_day=per_day, seed=seed,
+                     evidence_dir=app.config["EVIDENCE_DIR"], progress=progress)
+    built: dict[tuple[str, date], list[Bulletin]] = {}
 
-    def day_end(evening: datetime) -> None:
-        run_sweep(session=session, policies=policies, now=evening)
-        today = evening.astimezone(SHANGHAI).date()
-        tomorrow = today + timedelta(days=1)
-        if tomorrow.day == 1:  # the month just ended: what the monthly cron would build
-            _build(session, bulletin_units, "month", containing("month", today), evening, cfg)
+    def sweep(at: datetime) -> None:
+        with clock.frozen(at):
+            run_sweep(session=session, policies=policies, now=at)
         sim.stats.sweeps += 1
 
-    sim = Simulation(session=session, users=users, start=start, days=days, per_day=per_day, seed=seed,
-                     progress=progress)
+    def day_end(evening: datetime) -> None:
+        """The evening sweep; then, after a Sunday or a month's last day, what the bulletin crons build
+        overnight (staff steps up to that moment first, and the sweep that ran just before it)."""
+        sweep(evening)
+        tomorrow = evening.astimezone(SHANGHAI).date() + timedelta(days=1)
+        for kind, due in (("week", tomorrow.weekday() == 0), ("month", tomorrow.day == 1)):
+            if not due:
+                continue
+            at = datetime.combine(tomorrow, CRON[kind], SHANGHAI).astimezone(timezone.utc)
+            sim.advance(at)
+            sweep(at)
+            p = last_completed(kind, at)
+            with clock.frozen(at):
+                built[(kind, p.start)] = _build(session, bulletin_units, kind, p, at, cfg)
+            sim.stats.bulletins += len(bulletin_units)
+
     stats = sim.run(on_day_end=day_end)
-    end = datetime.combine(start + timedelta(days=days), datetime.min.time(), SHANGHAI)
+    end = datetime.combine(start + timedelta(days=days), time(0), SHANGHAI).astimezone(timezone.utc)
     last_month = last_completed("month", end)
-    if last_month.end <= start:  # a short run inside one month: report that (partial) month
+    if last_month.end <= start:  # a short run inside one month: report that (partial) month as of the end
         last_month = containing("month", start + timedelta(days=days - 1))
-    built = _build(session, REPORT_UNITS, "month", last_month, end, cfg)
+    ready = {b.unit_code: b for b in built.get(("month", last_month.start), ()) if b.unit_code in REPORT_UNITS}
+    if len(ready) < len(REPORT_UNITS):  # the monthly cron has not run for it: build it now
+        with clock.frozen(end):
+            ready = {b.unit_code: b for b in _build(session, REPORT_UNITS, "month", last_month, end, cfg)}
+        stats.bulletins += len(REPORT_UNITS)
     session.commit()
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
-    for bulletin in built:
+    for code in REPORT_UNITS:
+        bulletin = ready[code]
         stem = out_dir / f"bulletin-{bulletin.unit_code}-{bulletin.period_start:%Y-%m}"
         stem.with_suffix(".xlsx").write_bytes(bulletin_xlsx(bulletin.figures))
         stem.with_suffix(".pdf").write_bytes(bulletin_pdf(bulletin.figures))

@@ -17,6 +17,7 @@ from casework.cases.actions import apply_action
 from casework.cases.intake import intake
 from casework.cases.models import Case
 from casework.cases.validators import id_check_digit
+from casework.demo import rectification
 from casework.demo.world import COUNTIES
 from casework.problem import DomainError
 from casework.sla.deadlines import SHANGHAI
@@ -59,15 +60,18 @@ class Stats:
     intakes: int = 0
     actions: int = 0
     refused: int = 0
+    rectification_items: int = 0
+    progress_reports: int = 0
     sweeps: int = 0
     bulletins: int = 0
 
 
 class Simulation:
-    def __init__(self, *, session, users, start: date, days: int, per_day: int, seed: int,
+    def __init__(self, *, session, users, start: date, days: int, per_day: int, seed: int, evidence_dir: str,
                  progress: Callable[[int], None] | None = None) -> None:
         self.session, self.users, self.start, self.days = session, users, start, days
         self.per_day, self.rng, self.progress = per_day, random.Random(seed), progress or (lambda n: None)
+        self.evidence_dir = evidence_dir
         self.queue: list[Task] = []
         self.seq = 0
         self.people: list[dict] = []
@@ -132,7 +136,9 @@ class Simulation:
             ("complaint", "handled"): (24, 72), ("complaint", "visited_back"): (2, 24),
             ("petition", "assigned"): (24, 240), ("petition", "accepted"): (4, 48),
             ("petition", "in_progress"): (240, 1200), ("petition", "responded"): (24, 200),
-            ("lead", "received"): (24, 96), ("lead", "registered"): (48, 240)}
+            ("lead", "received"): (24, 96), ("lead", "registered"): (48, 240),
+            ("rectification", "assigned"): (24, 96), ("rectification", "in_progress"): (96, 360),
+            ("rectification", "submitted"): (24, 120)}
 
     def delay(self, case: Case) -> timedelta:
         """Most staff keep their deadlines; about one step in ten slips well past them."""
@@ -147,6 +153,8 @@ class Simulation:
 
     def next_step(self, case: Case) -> tuple[str, str, dict] | None:
         """The action a well-behaved unit takes next, as (action, actor role, params)."""
+        if case.kind == "rectification":
+            return rectification.next_step(self, case)
         s, r = case.status, self.rng.random()
         if case.kind == "petition":
             if s == "assigned":
@@ -192,22 +200,39 @@ class Simulation:
         if step is None:
             return
         action, role, params = step
-        unit = case.handling_unit
+        unit = rectification.acting_unit(case, action) if case.kind == "rectification" else case.handling_unit
         actor = self.users.get((unit, role)) or self.users.get((unit, "supervisor"))
         if actor is None:
             return
         try:
-            apply_action(session=self.session, case_id=case.id, action=action, params=params, actor=actor,
-                         expected_version=case.version, now=task.at)
-            self.stats.actions += 1
+            if action == "progress":  # a progress report is not a transition: it has its own service
+                rectification.report_progress(self, case, actor, params["percent"], task.at)
+                self.stats.progress_reports += 1
+            else:
+                apply_action(session=self.session, case_id=case.id, action=action, params=params, actor=actor,
+                             expected_version=case.version, now=task.at)
+                self.stats.actions += 1
         except DomainError:
             self.stats.refused += 1
             if action == "return":  # the window closed: accept instead next time
                 case.return_count = max(case.return_count, 1)
         self.plan(case, task.at, task.step + 1)
 
+    @staticmethod
+    def local_date(moment: datetime) -> date:
+        return moment.astimezone(SHANGHAI).date()
+
     # -- the days -------------------------------------------------------------
+    def advance(self, until: datetime) -> None:
+        """Every planned step due by ``until``, in time order, each at its own moment on the clock."""
+        while self.queue and self.queue[0].at <= until:
+            task = heapq.heappop(self.queue)
+            with clock.frozen(task.at):
+                self.run_task(task)
+
     def run(self, *, on_day_end: Callable[[datetime], None]) -> Stats:
+        """Day by day: intakes spread over office hours, staff steps interleaved in time order, then the
+        evening's jobs (``on_day_end``) and one commit."""
         for day in range(self.days):
             today = self.start + timedelta(days=day)
             morning = datetime.combine(today, time(8, 30), SHANGHAI).astimezone(timezone.utc)
@@ -215,16 +240,18 @@ class Simulation:
             count = max(0, int(self.rng.gauss(self.per_day, self.per_day * 0.2)))
             if today.weekday() >= 5:
                 count //= 3
-            for i in range(count):
-                moment = morning + timedelta(minutes=int(600 * i / max(count, 1)))
+            # The day's arrivals in time order: intakes spread over office hours, and at 10:30 perhaps a
+            # city's rectification finding (sorted by time only, so equal moments keep this order).
+            arrivals = [(morning + timedelta(minutes=int(600 * i / max(count, 1))), self.new_case)
+                        for i in range(count)]
+            arrivals.append((morning + timedelta(hours=2), lambda at, day=today: rectification.maybe_file_item(
+                self, at, day)))
+            for moment, arrive in sorted(arrivals, key=lambda a: a[0]):
+                self.advance(moment)
                 with clock.frozen(moment):
-                    self.new_case(moment)
-            while self.queue and self.queue[0].at <= evening:
-                task = heapq.heappop(self.queue)
-                with clock.frozen(task.at):
-                    self.run_task(task)
-            with clock.frozen(evening):
-                on_day_end(evening)
+                    arrive(moment)
+            self.advance(evening)
+            on_day_end(evening)
             self.session.commit()
             self.progress(1)
         return self.stats

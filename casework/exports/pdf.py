@@ -106,9 +106,10 @@ class Document:
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, keep: float = 20) -> None:
+        """``keep``: mm that must fit under the heading's top, or it starts a new page (a chart's height)."""
         pdf = self._open()
-        self._room(20)  # a heading is never the last line of a page
+        self._room(keep)  # a heading is never the last line of a page
         pdf.ln(2)
         pdf.set_font(FAMILY, size=13.5)
         pdf.set_text_color(*INK)
@@ -141,6 +142,9 @@ class Document:
         pdf.set_text_color(*INK)
         pdf.set_draw_color(170, 178, 186)
         pdf.set_line_width(0.2)
+        # fpdf2 takes the body cells' style, fill colour included, from the current state: after a chart's
+        # bars every body cell came out filled in the bar colour. Its default fill (gray 0) means "no fill".
+        pdf.set_fill_color(0)
         style = FontFace(emphasis="", fill_color=HEADER_FILL)  # the font has no bold face
         with pdf.table(col_widths=tuple(widths) if widths else None, headings_style=style, line_height=4.6,
                        text_align="LEFT", padding=(1, 1.2), width=pdf.epw, wrapmode=WrapMode.CHAR) as table:

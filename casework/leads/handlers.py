@@ -63,6 +63,8 @@ def dispose(ctx: ActionContext) -> None:
 
 @handles("record_answer", "file_case", "conclude", "transfer_out", "reactivate", "notify_reporter", "register")
 def lead_step(ctx: ActionContext) -> None:
+    if ctx.transition.action == "notify_reporter" and ctx.case.anonymous:
+        raise Invalid("an anonymous report has nobody to notify", errors={"action": ["the report is anonymous"]})
     if ctx.transition.action in ("conclude", "transfer_out", "file_case") and not ctx.params.get("reason"):
         raise Invalid("the outcome needs its reason", errors={"reason": ["required"]})
     ctx.reason = ctx.params.get("reason")

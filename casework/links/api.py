@@ -11,7 +11,7 @@ from casework.exports.xlsx import XLSX_MIMETYPE
 from casework.extensions import db
 from casework.links import service
 from casework.links.models import LINK_TYPES
-from casework.common.fields import LocalDateTime
+from casework.common.fields import BINARY, LocalDateTime, json_default
 
 blp = Blueprint("links", __name__, url_prefix="/api/v1/cases", description="Case links and the linked-case report")
 BEARER = [{"bearerAuth": []}]
@@ -89,8 +89,8 @@ class LinkedReport(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200, content_type="application/json")
-    @blp.alt_response(200, content_type=XLSX_MIMETYPE, description="format=xlsx")
-    @blp.alt_response(200, content_type="application/pdf", description="format=pdf")
+    @blp.alt_response(200, schema=BINARY, content_type=XLSX_MIMETYPE, description="format=xlsx")
+    @blp.alt_response(200, schema=BINARY, content_type="application/pdf", description="format=pdf")
     def get(self, args, case_id):
         """Connected cases up to a depth with their clocks and timelines, and a merged timeline."""
         from casework.reports.linked import linked_report
@@ -110,9 +110,9 @@ class LinkedReport(MethodView):
 
 
 def _iso_times(value):
-    """Flask would write datetimes as RFC 1123 in GMT; the contract wants ISO 8601 with offset."""
+    """Flask would write datetimes as RFC 1123 in GMT; the contract wants ISO 8601 in Asia/Shanghai (was UTC)."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return json_default(value)
     if isinstance(value, dict):
         return {k: _iso_times(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -111,7 +111,9 @@ def auto_link(*, session, case_id: int) -> int:
                             sa.case((me.id < other.id, other.id), else_=me.id), sa.literal(link_type),
                             sa.literal("自动关联"), sa.literal(True), sa.literal(False),
                             sa.literal(utcnow(), UTCDateTime()))
-                  .select_from(me).join(other, sa.and_(theirs == mine, other.id != me.id))
+                  # Leads link only to leads: a link from a petition would tell its handlers a lead exists.
+                  .select_from(me).join(other, sa.and_(theirs == mine, other.id != me.id,
+                                                       (other.kind == "lead") == (me.kind == "lead")))
                   .where(me.id == case_id, mine.is_not(None))
                   .limit(500))
         stmt = (upsert_insert(session, table)

@@ -9,6 +9,10 @@ from casework.notifications.service import notify
 def notify_on_transition(ctx: ActionContext, from_state: str, to_state: str) -> None:
     case, action = ctx.case, ctx.transition.action
     seq = case.event_count + 1  # the event this transition is about to write
+    if action in ("forward", "take_over"):
+        # A lead's notification names its number only: its title can point at the reporter.
+        notify(session=ctx.session, unit_code=case.handling_unit, kind="assignment", case_id=case.id,
+               dedup_key=f"assignment:{case.id}:{case.handling_unit}:{seq}", title=f"问题线索：{case.number}")
     if action in ("assign", "transfer"):
         notify(session=ctx.session, unit_code=case.handling_unit, kind="assignment", case_id=case.id,
                dedup_key=f"assignment:{case.id}:{case.handling_unit}:{seq}",

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from casework.auth.current import auth_required, current_user
 from casework.cases.presenter import present_case
 from casework.cases.schemas import CaseSchema
+from casework.common.fields import BINARY
 from casework.db import utcnow
 from casework.exports.xlsx import XLSX_MIMETYPE, new_workbook, to_bytes, write_table
 from casework.extensions import db
@@ -39,7 +40,7 @@ class Ledger(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(LedgerQuerySchema, location="query")
     @blp.response(200, LedgerSchema, content_type="application/json")
-    @blp.alt_response(200, content_type=XLSX_MIMETYPE, description="the ledger as Excel (format=xlsx)")
+    @blp.alt_response(200, schema=BINARY, content_type=XLSX_MIMETYPE, description="the ledger as Excel (format=xlsx)")
     def get(self, args):
         """The ledger (台账): one row per item with its state and days overdue; JSON or Excel."""
         rows = service.ledger(session=db.session, viewer=current_user(), unit=args.get("unit"), now=utcnow())

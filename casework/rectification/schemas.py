@@ -1,3 +1,5 @@
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -11,7 +13,8 @@ class RectificationCreateSchema(ma.Schema):
     finding_date = ma.fields.Date(required=True)
     task = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
     measures = ma.fields.String(required=True, validate=validate.Length(min=1, max=5000))
-    deadline = ma.fields.Date(required=True)
+    # end_of_day(deadline) must be a representable datetime (9999-12-31 overflowed, a 500).
+    deadline = ma.fields.Date(required=True, validate=validate.Range(max=date(9000, 1, 1)))
     responsible_person = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     responsible_unit = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"))
     category = ma.fields.String(load_default="other", validate=validate.OneOf(CATEGORIES))

@@ -34,6 +34,8 @@ def create_item(*, session, data: dict, actor: User, now: datetime) -> Case:
                         errors={"responsible_unit": ["outside your jurisdiction"]})
     if data["deadline"] < data["finding_date"]:
         raise Invalid("the deadline comes before the finding", errors={"deadline": ["before finding_date"]})
+    if end_of_day(data["deadline"]) <= now:  # a clock cannot run to a time already past (was a 500)
+        raise Invalid("the deadline has passed", errors={"deadline": ["must not be in the past"]})
     decision = RouteDecision(unit=unit.code, rule="responsible_unit", reason=f"整改责任单位：{unit.name}({unit.code})")
     case = new_case(session=session, kind="rectification", actor=actor, now=now, decision=decision,
                     regions=[unit.division_code], fields=dict(

@@ -41,6 +41,7 @@ class Calendar(MethodView):
     @auth_required("admin")
     @calendar_blp.doc(security=BEARER)
     @calendar_blp.response(200, CalendarSchema)
+    @calendar_blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, year):
         """The calendar in force for a year and where it comes from."""
         return service.calendar_view(session=db.session, year=_year(year))
