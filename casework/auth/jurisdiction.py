@@ -27,3 +27,10 @@ def can_see_path(user: User, path: str) -> bool:
 
 def can_see_unit(user: User, unit: Unit) -> bool:
     return can_see_path(user, unit.path)
+
+
+def civil_scope_path(user: User) -> str:
+    """The civil-affairs subtree a user oversees: a discipline unit's inspectors oversee the
+    civil-affairs units of their own division (for bulletins and ledgers, not for cases)."""
+    path = user.unit.path
+    return path.replace("D", "") if user.unit.kind == "discipline" else path

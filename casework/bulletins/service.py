@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from casework.auth.jurisdiction import civil_scope_path
 from casework.auth.models import User
 from casework.bulletins import assemble
 from casework.bulletins.config import BulletinConfig
@@ -43,7 +44,7 @@ def request_build(*, session, unit_code: str, kind: str, start: date, actor: Use
     unit = session.get(Unit, unit_code)
     if unit is None or unit.kind != "civil_affairs":
         raise Invalid("unknown unit", errors={"unit": [f"unknown unit {unit_code}"]})
-    if actor is not None and not unit.path.startswith(actor.unit.path):
+    if actor is not None and not unit.path.startswith(civil_scope_path(actor)):
         raise Forbidden("the unit is outside your jurisdiction", errors={"unit": ["outside your jurisdiction"]})
     p = parse_period(kind, start)
     if p.start > now.astimezone(SHANGHAI).date():  # periods start at Beijing midnight, not UTC's
@@ -135,18 +136,21 @@ def _history(*, session, unit: Unit, p: Period, current, count: int) -> list[dic
 
 
 def get_bulletin(*, session, bulletin_id: int, viewer: User) -> Bulletin:
-    bulletin = session.get(Bulletin, bulletin_id)
+    from casework.cases.access import MAX_ID
+
+    # Ids are 32-bit integers: a larger one cannot even be bound (was a 500).
+    bulletin = session.get(Bulletin, bulletin_id) if 0 < bulletin_id <= MAX_ID else None
     if bulletin is None:
         raise NotFound(f"bulletin {bulletin_id} not found")
     unit = session.get(Unit, bulletin.unit_code)
-    if not unit.path.startswith(viewer.unit.path):
+    if not unit.path.startswith(civil_scope_path(viewer)):
         raise NotFound(f"bulletin {bulletin_id} not found")
     return bulletin
 
 
 def list_bulletins(*, session, viewer: User, unit: str | None, kind: str | None) -> sa.Select:
     stmt = (sa.select(Bulletin).join(Unit, Unit.code == Bulletin.unit_code)
-            .where(Unit.path.startswith(viewer.unit.path, autoescape=True)))
+            .where(Unit.path.startswith(civil_scope_path(viewer), autoescape=True)))
     if unit:
         stmt = stmt.where(Bulletin.unit_code == unit)
     if kind:

@@ -19,9 +19,10 @@ from casework.sla.deadlines import SHANGHAI
 from casework.units.models import Unit
 
 
-def _scope_unit(session, actor: User) -> Unit:
-    """A discipline unit's inspectors oversee the civil-affairs subtree of the same division."""
-    return session.get(Unit, actor.unit.division_code) if actor.unit.kind == "discipline" else actor.unit
+def _scope_path(actor: User) -> str:
+    from casework.auth.jurisdiction import civil_scope_path
+
+    return civil_scope_path(actor)
 
 
 def create_item(*, session, data: dict, actor: User, now: datetime) -> Case:
@@ -29,7 +30,7 @@ def create_item(*, session, data: dict, actor: User, now: datetime) -> Case:
     unit = session.get(Unit, data["responsible_unit"])
     if unit is None or unit.kind != "civil_affairs":
         raise Invalid("unknown responsible unit", errors={"responsible_unit": ["unknown unit"]})
-    if not unit.path.startswith(_scope_unit(session, actor).path):
+    if not unit.path.startswith(_scope_path(actor)):
         raise Forbidden("the responsible unit is outside your jurisdiction",
                         errors={"responsible_unit": ["outside your jurisdiction"]})
     if data["deadline"] < data["finding_date"]:
