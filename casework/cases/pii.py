@@ -55,11 +55,21 @@ def present_petitioner(*, session, case: Case, viewer: User, full_allowed: bool 
 
 
 def reencrypt(case: Case) -> bool:
-    """Re-encrypt a case's fields under the current key (key rotation); True if it changed."""
-    if case.pii_key_id in (None, pii_box.current_key_id):
-        return False
-    store_petitioner(case, decrypt_petitioner(case))
-    return True
+    """Re-encrypt a case's fields under the current key (key rotation); True if it changed.
+
+    A lead's reporter sits in the petitioner fields but must stay without a person index, and its accused's
+    name is encrypted too: left under the old key, the lead could not be read once that key was dropped.
+    """
+    changed = False
+    if case.pii_key_id not in (None, pii_box.current_key_id):
+        store_petitioner(case, decrypt_petitioner(case))
+        if case.kind == "lead":
+            case.person_index = None
+        changed = True
+    if case.accused_name and pii_box.key_id_of(case.accused_name) != pii_box.current_key_id:
+        case.accused_name = pii_box.encrypt(pii_box.decrypt(case.accused_name))
+        changed = True
+    return changed
 
 
 def sees_reporter(viewer: User, case: Case) -> bool:

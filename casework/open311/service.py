@@ -77,7 +77,8 @@ def create_request(*, session, form: dict, attributes: dict, user: User, now: da
         raise Open311Error(400, "description is required")
     name = " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p).strip().replace(" ", "")
     phone = form.get("phone")
-    data = {"kind": OPEN311_KIND, "channel": "online", "category": code, "title": description[:50],
+    # The title is what Open311 shows publicly, so it is the service's name, never the person's own words.
+    data = {"kind": OPEN311_KIND, "channel": "online", "category": code, "title": f"{CATEGORY_NAMES[code]}诉求",
             "content": description + (f"\n地址：{form['address_string']}" if form.get("address_string") else ""),
             "region": region, "urgency": attributes.get("urgency") or "normal", "received_at": now,
             "people_count": _int(attributes.get("people_count"), "people_count"),
