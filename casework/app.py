@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter
 
 from config import BaseConfig, config_for
 
@@ -14,6 +15,11 @@ class IdConverter(IntegerConverter):
     """``<int:...>`` limited to 1 .. 2**31-1, what an id column can hold."""
 
     def __init__(self, map, fixed_digits=0, min=1, max=2**31 - 1, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class Int32Converter(IntegerConverter):
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 (werkzeug's names)
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
@@ -30,6 +36,8 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.json.default = json_default
+    # Ids beyond a 32-bit integer cannot exist; the URL does not match (404) instead of the database erroring.
+    app.url_map.converters["int"] = Int32Converter
     # Before any route: ids in URLs are 32-bit columns on PostgreSQL. A larger one matched <int:> and reached the
     # database as a 500 (found by schemathesis); now the router answers 404, and OpenAPI documents the range.
     app.url_map.converters["int"] = IdConverter
