@@ -98,7 +98,8 @@ def create_request(*, session, form: dict, attributes: dict, user: User, now: da
     try:
         return intake(session=session, data=clean, actor=user, now=now).case
     except DomainError as exc:
-        raise Open311Error(exc.status if exc.status < 500 else 400, exc.detail) from None
+        # GeoReport clients know 400 (bad request), 403 and 404; every other refusal is a bad request.
+        raise Open311Error(exc.status if exc.status in (403, 404) else 400, exc.detail) from None
 
 
 def _int(value, field: str) -> int:
