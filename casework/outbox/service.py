@@ -47,6 +47,13 @@ def relay_once(*, session, redis, limit: int = 500) -> int:
     from rq import Queue
     from rq.job import Job
 
+    try:
+        # Ask Redis first: while it is down the relay must not sit in a write transaction
+        # (on SQLite that would hold the database lock against intake).
+        redis.ping()
+    except Exception as exc:
+        log.warning("outbox relay: Redis unreachable (%s); %s rows wait", exc, "pending")
+        return 0
     stmt = sa.select(OutboxMessage).where(OutboxMessage.state == "pending").order_by(OutboxMessage.id).limit(limit)
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
