@@ -7,13 +7,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from casework import clock
+from casework.cases.access import MAX_ID
 from casework.cases.fields import IdNumberField, MobileField, PersonNameField
 from casework.cases.models import CATEGORIES, CHANNELS, INTAKE_KINDS, KINDS, LEAD_SOURCES, OUTCOMES, URGENCIES
-from casework.common.fields import LocalDateTime
+from casework.common.fields import Digits, LocalDateTime
 
 # Clocks on different machines drift; a received_at a little ahead of ours is not "the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
-DIVISION = validate.Regexp(r"^\d{6}$", error="must be a 6-digit division code")
+DIVISION = Digits(6, error="must be a 6-digit division code")
 # Datetimes the database can store and compare: year 1 at +08:00 lies before datetime.min in UTC (was a 500).
 STORABLE = validate.Range(min=datetime(1900, 1, 1, tzinfo=timezone.utc), max=datetime(9000, 1, 1, tzinfo=timezone.utc),
                           error="must be between {min} and {max}")
@@ -31,7 +32,7 @@ class PetitionerSchema(ma.Schema):
 
 class AccusedSchema(ma.Schema):
     name = PersonNameField(required=True)
-    unit = ma.fields.String(validate=validate.Regexp(r"^\d{6}$", error="must be a 6-digit unit code"),
+    unit = ma.fields.String(validate=Digits(6, error="must be a 6-digit unit code"),
                             metadata={"description": "the official's civil-affairs unit"})
     position = ma.fields.String(validate=validate.Length(min=1, max=100))
 
@@ -58,7 +59,7 @@ class CaseCreateSchema(ma.Schema):
                                           metadata={"description": "when the letter, visit or call reached the unit"})
     anonymous = ma.fields.Boolean(load_default=False)
     petitioner = ma.fields.Nested(PetitionerSchema)
-    village_code = ma.fields.String(validate=validate.Regexp(r"^\d{12}$", error="must be a 12-digit village code"))
+    village_code = ma.fields.String(validate=Digits(12, error="must be a 12-digit village code"))
     source = ma.fields.String(validate=validate.OneOf(LEAD_SOURCES), metadata={"description": "leads only"})
     accused = ma.fields.Nested(AccusedSchema, metadata={"description": "leads only: the official concerned"})
     reporter = ma.fields.Nested(ReporterSchema, metadata={"description": "leads only: omit for an anonymous report"})
@@ -146,7 +147,8 @@ class ActionSchema(ma.Schema):
     part = ma.fields.String(validate=validate.Length(min=1, max=2000))
     notice_channel = ma.fields.String(validate=validate.OneOf(["letter", "sms", "in_person", "online"]))
     days = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
-    supervision = ma.fields.Integer(strict=True)
+    # An id the database can bind: SQLite cannot take an integer above 2**63 (was a 500).
+    supervision = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID))
     title = ma.fields.String(validate=validate.Length(min=1, max=200))
     content = ma.fields.String(validate=validate.Length(min=1, max=20_000))
     accused = ma.fields.Nested(AccusedSchema)
