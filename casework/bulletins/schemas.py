@@ -2,11 +2,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from casework.bulletins.periods import KINDS
-from casework.common.fields import LocalDateTime
+from casework.common.fields import Digits, LocalDateTime
 
 
 class BulletinRequestSchema(ma.Schema):
-    unit = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"))
+    unit = ma.fields.String(required=True, validate=Digits(6))
     period = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
     start = ma.fields.Date(required=True, metadata={"description": "first day: a Monday, or the 1st of a month"})
 

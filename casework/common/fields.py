@@ -4,10 +4,24 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from marshmallow import validate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # OpenAPI schema of a file download, so its content type is documented (flask-smorest drops a schema-less one).
 BINARY = {"type": "string", "format": "binary"}
+
+
+class Digits(validate.Regexp):
+    """Exactly ``count`` ASCII digits (division and unit codes). A plain Regexp of ``^\\d{6}$`` also took other
+    scripts' digits (٣٦٠٨٢٧) and a final newline ("360827\\n"), which then reached queries and stored columns."""
+
+    def __init__(self, count: int, error: str | None = None) -> None:
+        super().__init__(rf"^[0-9]{{{count}}}$", error=error)  # the pattern documented in OpenAPI
+
+    def __call__(self, value: str) -> str:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
 
 
 class LocalDateTime(ma.fields.AwareDateTime):

@@ -11,7 +11,7 @@ from casework.exports.xlsx import XLSX_MIMETYPE, new_workbook, to_bytes, write_t
 from casework.extensions import db
 from casework.problem import Invalid
 from casework.rectification import service
-from casework.rectification.evidence import path_of
+from casework.rectification.evidence import ALLOWED, path_of
 from casework.rectification.schemas import (LedgerQuerySchema, LedgerSchema, ProgressFormSchema, ProgressSchema,
                                             RectificationCreateSchema)
 
@@ -91,7 +91,9 @@ class Evidence(MethodView):
         """Download one evidence file, always as an attachment and never with an executable type."""
         row = service.evidence_of(session=db.session, case_id=case_id, file_id=file_id, viewer=current_user())
         path = path_of(folder=current_app.config["EVIDENCE_DIR"], sha256=row.sha256)
-        response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename)
+        # Only a type from the upload allow-list is ever served as itself (defence in depth against odd rows).
+        mimetype = row.content_type if row.content_type in ALLOWED else "application/octet-stream"
+        response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=row.filename)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
         return response

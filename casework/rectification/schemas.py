@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from casework.cases.models import CATEGORIES
-from casework.common.fields import LocalDateTime
+from casework.common.fields import Digits, LocalDateTime
 
 
 class RectificationCreateSchema(ma.Schema):
@@ -16,7 +16,7 @@ class RectificationCreateSchema(ma.Schema):
     # end_of_day(deadline) must be a representable datetime (9999-12-31 overflowed, a 500).
     deadline = ma.fields.Date(required=True, validate=validate.Range(max=date(9000, 1, 1)))
     responsible_person = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    responsible_unit = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"))
+    responsible_unit = ma.fields.String(required=True, validate=Digits(6))
     category = ma.fields.String(load_default="other", validate=validate.OneOf(CATEGORIES))
 
 
