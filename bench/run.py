@@ -39,7 +39,11 @@ REGISTRY: dict[str, Bench] = {
                            "the sweep at 100,000 and --scale cases with the same due rows (--scaling)", default=False),
     "sweep": Bench("bench.bench_sweep:run_sweep",
                    "the SLA sweep at --scale cases against one hand-written breach UPDATE"),
-    # Planned: "intake-http", "reads", "linked-report", "bulletins" (see bench/README.md).
+    "linked-report": Bench("bench.bench_linked:run_linked",
+                           "linked_report depth 3 over 3,000,000 links (database <name>_links) against the bare walk"),
+    "bulletin": Bench("bench.bench_bulletin:run_bulletin",
+                      "the ministry's monthly bulletin over --scale cases (database <name>_links) against one GROUP BY"),
+    # Planned: "intake-http", "reads" (see bench/README.md).
 }
 
 
