@@ -34,9 +34,10 @@ START = date(2026, 8, 3)
 
 
 def per_day_for(cases: int, days: int, start: date = START) -> int:
-    """The --per-day that makes about ``cases`` intakes: weekends take a third of a working day's."""
+    """The --per-day that makes about ``cases`` intakes: weekends take a third of a working day's, and
+    each day's count is rounded down (half a case a day on average)."""
     weight = sum(1.0 if (start + timedelta(days=d)).weekday() < 5 else 1 / 3 for d in range(days))
-    return max(1, round(cases / weight))
+    return max(1, round((cases + days / 2) / weight))
 
 
 def clean_env() -> dict:

@@ -5,6 +5,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -113,17 +114,22 @@ def _register(*, session, data: dict, actor: User, now: datetime, repeat_window:
     decision = decide_route(session=session, request=RouteRequest(
         kind=kind, category=data["category"], regions=tuple(regions), people_count=data.get("people_count", 1),
         registering_unit=actor.unit_code, accused_unit=accused.get("unit")))
+    def personal_data(case: Case) -> None:
+        # Written with the case row itself: each later flush of the same row was one more UPDATE.
+        if kind == "lead":
+            store_lead_facts(case, data)
+        else:
+            store_petitioner(case, data.get("petitioner"))
+            case.possible_repeat_of_id = None
+
     case = new_case(session=session, kind=kind, actor=actor, now=now, decision=decision, regions=regions,
                     fields=dict(channel=data["channel"], category=data["category"],
                                 urgency=data.get("urgency", "normal"), title=data["title"], content=data["content"],
                                 people_count=data.get("people_count", 1), received_at=data.get("received_at") or now,
-                                anonymous=bool(data.get("anonymous")), village_code=data.get("village_code")))
-    if kind == "lead":
-        store_lead_facts(case, data)
-    else:
-        store_petitioner(case, data.get("petitioner"))
+                                anonymous=bool(data.get("anonymous")), village_code=data.get("village_code")),
+                    prepare=personal_data)
+    if kind != "lead":
         case.possible_repeat_of_id = _find_repeat(session, case, now, repeat_window)
-    session.flush()
     initial = "received" if kind == "lead" else "registered"
     append_event(session=session, case=case, action="register", from_state=None, to_state=initial, actor=actor,
                  params={"number": case.number, "channel": case.channel, "category": case.category,
@@ -151,21 +157,28 @@ def _register(*, session, data: dict, actor: User, now: datetime, repeat_window:
     return case
 
 
-def new_case(*, session, kind: str, actor: User, now: datetime, decision, regions: list[str], fields: dict) -> Case:
-    """Insert the case row with its number, route and participants (no events yet)."""
+def new_case(*, session, kind: str, actor: User, now: datetime, decision, regions: list[str], fields: dict,
+             prepare: Callable[[Case], None] | None = None) -> Case:
+    """Insert the case row with its number, route and participants (no events yet).
+
+    ``prepare`` sets further fields of the new case before its row is written.
+    """
     handling = session.get(Unit, decision.unit)
+    # The participants go in with the case: appended after the flush, the collection was first
+    # loaded (one SELECT of a case that had none).
+    participants = [CaseParticipant(unit_code=handling.code, role="lead", added_at=now),
+                    *(CaseParticipant(unit_code=co, role="co", added_at=now) for co in decision.co_handlers)]
     case = Case(
         number=next_number(session=session, kind=kind, region=regions[0],
                            year=_year_in_china(fields.get("received_at") or now)),
         kind=kind, status="registered", region=regions[0], regions=regions, handling_unit=handling.code,
         unit_path=handling.path, registering_unit=actor.unit_code, route_rule=decision.rule,
         route_reason=decision.reason, created_at=now, updated_at=now, created_by=actor.id, version=1,
-        assigned_at=now, **fields)
+        assigned_at=now, participants=participants, **fields)
+    if prepare is not None:
+        prepare(case)
     session.add(case)
     session.flush()
-    case.participants.append(CaseParticipant(unit_code=handling.code, role="lead", added_at=now))
-    for co in decision.co_handlers:
-        case.participants.append(CaseParticipant(unit_code=co, role="co", added_at=now))
     return case
 
 
@@ -218,7 +231,9 @@ def _after_registration(*, session, case: Case, decision) -> None:
 def _regions(session, data: dict) -> list[str]:
     regions = [data["region"], *[r for r in data.get("regions", []) if r != data["region"]]]
     regions = list(dict.fromkeys(regions))
-    known = set(session.scalars(sa.select(Unit.code).where(Unit.code.in_(regions), Unit.kind == "civil_affairs")))
+    # By primary key: a unit already in the session (routing and new_case ask for it again) costs no query.
+    known = {code for code in regions
+             if (unit := session.get(Unit, code)) is not None and unit.kind == "civil_affairs"}
     for index, code in enumerate(regions):
         if code not in known:
             field = "region" if index == 0 else f"regions.{index - 1}"
@@ -230,11 +245,19 @@ def _find_repeat(session, case: Case, now: datetime, window: timedelta) -> int |
     """An open or recently closed case of the same person and category (重复信访)."""
     if not case.person_index:
         return None
-    recent = sa.or_(Case.status.not_in(TERMINAL), sa.and_(Case.status == "closed", Case.closed_at >= now - window))
-    return session.scalar(
-        sa.select(Case.id).where(Case.person_index == case.person_index, Case.category == case.category, recent,
-                                 Case.id != case.id)
-        .order_by(Case.received_at.desc(), Case.id.desc()).limit(1))
+    return session.scalar(_REPEAT, {"person_index": case.person_index, "category": case.category,
+                                    "closed_since": now - window, "case_id": case.id})
+
+
+# Built once (one look-up per intake; building it cost more than running it).
+_REPEAT = (
+    sa.select(Case.id)
+    .where(Case.person_index == sa.bindparam("person_index"), Case.category == sa.bindparam("category"),
+           sa.or_(Case.status.not_in(TERMINAL),
+                  sa.and_(Case.status == "closed", Case.closed_at >= sa.bindparam("closed_since"))),
+           Case.id != sa.bindparam("case_id"))
+    .order_by(Case.received_at.desc(), Case.id.desc()).limit(1)
+)
 
 
 def _year_in_china(moment: datetime) -> int:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from casework.cases.models import Case
 from casework.demo.world import COUNTIES
-from casework.rectification.models import RectificationItem
 from casework.rectification.service import add_progress, create_item
 from casework.units.tree import codes_of
 
@@ -49,18 +47,17 @@ def maybe_file_item(sim, now: datetime, today: date) -> None:
             "responsible_person": "分管副局长", "responsible_unit": county, "category": category}
     case = create_item(session=sim.session, data=data, actor=sim.user(county[:4] + "00", "supervisor"), now=now)
     sim.stats.rectification_items += 1
-    sim.plan(case, now, step=0)
+    sim.plan(sim.saw(case), now, step=0)
 
 
-def next_step(sim, case: Case) -> tuple[str, str, dict] | None:
+def next_step(sim, case) -> tuple[str, str, dict] | None:
     """The county starts, reports progress and submits; the city verifies (or sends back one in ten)."""
     if case.status == "assigned":
         return "start", "clerk", {}
     if case.status == "in_progress":
-        item = sim.session.get(RectificationItem, case.id)
-        if item.progress_percent >= 100:
+        if case.progress >= 100:
             return "submit", "clerk", {"note": "整改任务已完成，申请销号"}
-        return "progress", "clerk", {"percent": min(100, item.progress_percent + sim.rng.choice((30, 40, 50)))}
+        return "progress", "clerk", {"percent": min(100, case.progress + sim.rng.choice((30, 40, 50)))}
     if case.status == "submitted":
         if sim.rng.random() < 0.1:
             return "send_back", "supervisor", {"reason": "佐证材料不充分，请补充后重新提交"}
@@ -68,12 +65,12 @@ def next_step(sim, case: Case) -> tuple[str, str, dict] | None:
     return None
 
 
-def acting_unit(case: Case, action: str) -> str:
+def acting_unit(case, action: str) -> str:
     """销号 and 退回 are the city's (the unit above the responsible county); everything else the county's."""
     return codes_of(case.unit_path)[-2] if action in ("verify", "send_back") else case.handling_unit
 
 
-def report_progress(sim, case: Case, actor, percent: int, now: datetime) -> None:
+def report_progress(sim, case, actor, percent: int, now: datetime) -> None:
     files = [EVIDENCE] if percent >= 100 else []
     add_progress(session=sim.session, case_id=case.id, actor=actor, text=f"整改推进中，已完成{percent}%。",
                  report_date=sim.local_date(now), percent=percent, files=files, evidence_dir=sim.evidence_dir,

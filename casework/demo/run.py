@@ -28,12 +28,14 @@ CRON = {"week": time(1, 0), "month": time(2, 0)}
 
 
 def run_demo(*, app, session, days: int, per_day: int, seed: int, start: date, out_dir: Path, progress=None) -> dict:
+    """Users, the simulated days with their sweeps and bulletins, then last month's bulletins as files."""
     units = demo_units(session)
     users = ensure_users(session, units)
     session.commit()
     policies, cfg = policies_for_app(app), load_config()
     # The scheduled levels (ministry, province, city) of the demo's part of the tree.
-    bulletin_units = sorted(c for c, u in units.items() if u.kind == "civil_affairs" and u.level in cfg.scheduled_levels)
+    bulletin_units = sorted(c for c, u in units.items()
+                            if u.kind == "civil_affairs" and u.level in cfg.scheduled_levels)
     sim = Simulation(session=session, users=users, start=start, days=days, per_day=per_day, seed=seed,
                      evidence_dir=app.config["EVIDENCE_DIR"], progress=progress)
     built: dict[tuple[str, date], list[Bulletin]] = {}

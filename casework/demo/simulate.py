@@ -1,8 +1,10 @@
-"""The simulation: intake with realistic mixes, staff who are mostly on time, the real sweep and bulletins.
+"""The simulation: intake with realistic mixes, rectification items, and staff who are mostly on time.
 
-Everything goes through the real services on a simulated clock; one transaction
-per simulated day. The random generator is seeded, and every time comes from the
-simulated clock, so the same seed on a fresh database gives the same numbers.
+Everything goes through the real services on a simulated clock, in time order;
+one transaction per simulated day, closed by the evening's jobs (the sweep, and
+the bulletins when the cron would build them: casework/demo/run.py). The random
+generator is seeded, and every time comes from the simulated clock, so the same
+seed on a fresh database gives the same numbers.
 """
 from __future__ import annotations
 
@@ -56,6 +58,26 @@ class Task:
 
 
 @dataclass
+class Seen:
+    """What the simulated staff know of a case after its last step: enough to choose the next one, so a
+    case is not read back from the database before each step (the services read it themselves)."""
+    id: int
+    kind: str
+    status: str
+    version: int
+    handling_unit: str
+    unit_path: str
+    return_count: int
+    satisfaction: str | None
+    progress: int = 0  # a rectification item's progress_percent
+
+    @classmethod
+    def of(cls, case: Case, progress: int = 0) -> Seen:
+        return cls(case.id, case.kind, case.status, case.version, case.handling_unit, case.unit_path,
+                   case.return_count, case.satisfaction, progress)
+
+
+@dataclass
 class Stats:
     intakes: int = 0
     actions: int = 0
@@ -73,6 +95,7 @@ class Simulation:
         self.per_day, self.rng, self.progress = per_day, random.Random(seed), progress or (lambda n: None)
         self.evidence_dir = evidence_dir
         self.queue: list[Task] = []
+        self.cases: dict[int, Seen] = {}
         self.seq = 0
         self.people: list[dict] = []
         self.stats = Stats()
@@ -128,7 +151,11 @@ class Simulation:
             self.stats.refused += 1
             return
         self.stats.intakes += 1
-        self.plan(case, now, step=0)
+        self.plan(self.saw(case), now, step=0)
+
+    def saw(self, case: Case, progress: int = 0) -> Seen:
+        self.cases[case.id] = seen = Seen.of(case, progress)
+        return seen
 
     # -- staff behaviour ------------------------------------------------------
     # How long a unit usually takes for its next step, by kind and state: (min, max) in hours.
@@ -140,18 +167,18 @@ class Simulation:
             ("rectification", "assigned"): (24, 96), ("rectification", "in_progress"): (96, 360),
             ("rectification", "submitted"): (24, 120)}
 
-    def delay(self, case: Case) -> timedelta:
+    def delay(self, case: Seen) -> timedelta:
         """Most staff keep their deadlines; about one step in ten slips well past them."""
         low, high = self.PACE.get((case.kind, case.status), (24, 96))
         if self.rng.random() < 0.1:
             low, high = high * 2, high * 4
         return timedelta(hours=self.rng.randint(low, high))
 
-    def plan(self, case: Case, now: datetime, step: int) -> None:
+    def plan(self, case: Seen, now: datetime, step: int) -> None:
         self.seq += 1
         heapq.heappush(self.queue, Task(now + self.delay(case), self.seq, case.id, step))
 
-    def next_step(self, case: Case) -> tuple[str, str, dict] | None:
+    def next_step(self, case: Seen) -> tuple[str, str, dict] | None:
         """The action a well-behaved unit takes next, as (action, actor role, params)."""
         if case.kind == "rectification":
             return rectification.next_step(self, case)
@@ -195,7 +222,7 @@ class Simulation:
         return None
 
     def run_task(self, task: Task) -> None:
-        case = self.session.get(Case, task.case_id)
+        case = self.cases[task.case_id]
         step = self.next_step(case)
         if step is None:
             return
@@ -208,10 +235,13 @@ class Simulation:
             if action == "progress":  # a progress report is not a transition: it has its own service
                 rectification.report_progress(self, case, actor, params["percent"], task.at)
                 self.stats.progress_reports += 1
+                case = self.saw(self.session.get(Case, case.id), progress=max(case.progress, params["percent"]))
             else:
-                apply_action(session=self.session, case_id=case.id, action=action, params=params, actor=actor,
-                             expected_version=case.version, now=task.at)
+                done = apply_action(session=self.session, case_id=case.id, action=action, params=params,
+                                    actor=actor, expected_version=case.version, now=task.at)
                 self.stats.actions += 1
+                # 退回重改 lowers the progress to 90%: the county reports again before it resubmits.
+                case = self.saw(done, progress=min(case.progress, 90) if action == "send_back" else case.progress)
         except DomainError:
             self.stats.refused += 1
             if action == "return":  # the window closed: accept instead next time

@@ -14,14 +14,27 @@ from casework.units.models import Unit
 def notify(*, session, unit_code: str, kind: str, title: str, dedup_key: str, case_id: int | None = None,
            supervision_id: int | None = None, payload: dict | None = None) -> int | None:
     """Create one notification (once per ``dedup_key``) and queue its delivery; None if it already existed."""
-    stmt = upsert_insert(session, Notification.__table__).values(
+    new_id = session.execute(_insert_once(session), dict(
         unit_code=unit_code, kind=kind, title=title, dedup_key=dedup_key, case_id=case_id,
         supervision_id=supervision_id, payload=payload or {}, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.__table__.c.id)
-    new_id = session.execute(stmt).scalar()
+    )).scalar()
     if new_id is not None:
         queue_delivery(session=session, notification_ids=[new_id])
     return new_id
+
+
+_INSERT_ONCE: dict[str, sa.Insert] = {}
+
+
+def _insert_once(session) -> sa.Insert:
+    """The INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per backend (every intake and
+    assignment notifies); the values are bound at execution."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_ONCE:
+        table = Notification.__table__
+        _INSERT_ONCE[dialect] = (upsert_insert(session, table).on_conflict_do_nothing(index_elements=["dedup_key"])
+                                 .returning(table.c.id))
+    return _INSERT_ONCE[dialect]
 
 
 def queue_delivery(*, session, notification_ids: list[int]) -> int:

@@ -16,14 +16,24 @@ from casework.workflow.definitions import workflow_for
 
 LIVE = ("running", "paused")
 
+# Built once: every transition runs these, and building a statement cost more than running it.
+_LIVE_CLOCK = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam("case_id"),
+                                         CaseClock.name == sa.bindparam("name"), CaseClock.state.in_(LIVE))
+_STOPPABLE_CLOCK = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam("case_id"),
+                                              CaseClock.name == sa.bindparam("name"), CaseClock.met_at.is_(None),
+                                              CaseClock.state.in_((*LIVE, "breached")))
+_FLAGS = sa.select(
+    sa.exists().where(CaseClock.case_id == sa.bindparam("case_id"), CaseClock.state == "breached",
+                      CaseClock.met_at.is_(None)),
+    sa.exists().where(Supervision.case_id == sa.bindparam("case_id"), Supervision.state == "open"))
+
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
 def live_clock(*, session, case_id: int, name: str) -> CaseClock | None:
-    return session.scalar(sa.select(CaseClock).where(CaseClock.case_id == case_id, CaseClock.name == name,
-                                                     CaseClock.state.in_(LIVE)))
+    return session.scalar(_LIVE_CLOCK, {"case_id": case_id, "name": name})
 
 
 def _deadline(policies: SlaPolicies, case: Case, name: str, start: datetime, extra_days: int, cal):
@@ -104,9 +114,7 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
     workflow = workflow_for(case.kind)
     finished = to_state in workflow.terminal
     for name in tr.stops:
-        clock = session.scalar(sa.select(CaseClock).where(CaseClock.case_id == case.id, CaseClock.name == name,
-                                                          CaseClock.met_at.is_(None),
-                                                          CaseClock.state.in_((*LIVE, "breached"))))
+        clock = session.scalar(_STOPPABLE_CLOCK, {"case_id": case.id, "name": name})
         if clock is not None:
             stop_clock(session=session, clock=clock, now=now, outcome=f"handled: {tr.action}", case=case)
     for name in tr.pauses:
@@ -139,11 +147,9 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
 
 
 def refresh_flags(*, session, case: Case) -> None:
-    """overdue: a breached clock not yet met; supervised: an open supervision."""
-    case.overdue = bool(session.scalar(sa.select(sa.func.count()).select_from(CaseClock).where(
-        CaseClock.case_id == case.id, CaseClock.state == "breached", CaseClock.met_at.is_(None))))
-    case.supervised = bool(session.scalar(sa.select(sa.func.count()).select_from(Supervision).where(
-        Supervision.case_id == case.id, Supervision.state == "open")))
+    """overdue: a breached clock not yet met; supervised: an open supervision (one query for both)."""
+    overdue, supervised = session.execute(_FLAGS, {"case_id": case.id}).one()
+    case.overdue, case.supervised = bool(overdue), bool(supervised)
 
 
 def start_intake_clocks(*, session, case: Case) -> None:

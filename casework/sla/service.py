@@ -75,6 +75,9 @@ def load_calendar(*, session, year: int, holidays: list[date], workdays: list[da
     session.execute(stmt.on_conflict_do_update(index_elements=["year"], set_={k: stmt.excluded[k] for k in values
                                                                               if k != "year"}))
     session.flush()
+    from casework.sla.overrides import forget_calendar
+
+    forget_calendar(session)
     return recompute_provisional(session=session, policies=policies)
 
 
