@@ -98,6 +98,7 @@ class Simulation:
         self.cases: dict[int, Seen] = {}
         self.seq = 0
         self.people: list[dict] = []
+        self.matters: dict[str, str] = {}  # id number → category of the person's last petition or complaint
         self.stats = Stats()
 
     # -- people and cases ---------------------------------------------------
@@ -138,6 +139,10 @@ class Simulation:
             actor = self.user(registrar, "clerk") if (registrar, "clerk") in self.users \
                 else self.user(registrar, "supervisor")
             person = self.person(county)
+            # Someone who comes back mostly comes back about the same matter (重复信访).
+            if person["id_number"] in self.matters and self.rng.random() < 0.7:
+                category = self.matters[person["id_number"]]
+            self.matters[person["id_number"]] = category
             data = {"kind": kind, "channel": pick(self.rng, CHANNEL_MIX[kind]), "category": category,
                     "title": TITLES[category], "content": f"{person['address']}群众反映：{TITLES[category]}。",
                     "region": county, "received_at": now,

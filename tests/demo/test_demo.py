@@ -23,6 +23,8 @@ ARGS = ["demo", "--days", "20", "--per-day", "30", "--start", "2026-08-03", "--o
 COUNTIES = {"360321", "360827", "360828", "360830", "360881", "360731", "360732", "360781",
             "430224", "430225", "431022", "431026", "431027", "431028"}
 REPORT_UNITS = ("100000", "360000", "430000")
+# The three runs take ~15 s on a quiet machine; a busy shared one has taken ten times that.
+pytestmark = pytest.mark.timeout(900)
 
 
 def _env() -> dict:
@@ -104,13 +106,13 @@ def test_summary_is_what_the_database_holds(runs):
     # Group petitions (5 or more people).
     ("SELECT count(*) FROM cases WHERE people_count >= 5", 1),
     # Repeats of an open or recent case of the same person.
-    ("SELECT count(*) FROM cases WHERE possible_repeat_of_id IS NOT NULL", 1),
+    ("SELECT count(*) FROM cases WHERE possible_repeat_of_id IS NOT NULL", 3),
     # Returned by the unit it was sent to.
     ("SELECT count(*) FROM cases WHERE return_count > 0", 1),
     # Leads taken in by discipline units.
     ("SELECT count(*) FROM cases WHERE kind = 'lead' AND registering_unit LIKE 'D%'", 1),
-    # Rectification progress with its evidence file.
-    ("SELECT count(*) FROM evidence_files", 0),
+    # Rectification items under way, with progress reports.
+    ("SELECT count(*) FROM rectification_progress", 1),
     # Staff who are late: clocks met after their due time or breached.
     ("SELECT count(*) FROM case_clocks WHERE breached_at IS NOT NULL", 1),
 ])
