@@ -221,7 +221,8 @@ def test_pdf_bars_and_table_fills(files):
     assert cells == 6 + 8 + 5 + 5  # the header cells of the four tables: summary, ranking, two lists
 
 
-@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="needs poppler-utils (pdftoppm)")
+@pytest.mark.skipif(not shutil.which("pdftoppm") and os.environ.get("CASEWORK_REQUIRE_PDFTOPPM") != "1",
+                    reason="needs poppler-utils (pdftoppm); .ci/run installs it and requires this test")
 def test_pdf_pages_render_with_the_charts(files, tmp_path):
     from PIL import Image
 
