@@ -66,21 +66,31 @@ def sla_sweep() -> dict:
 @casework_job
 def deliver_notification(notification_id: int) -> list[int]:
     """Publish a notification to its unit's live stream and start its webhook deliveries."""
+    return _deliver([notification_id])
+
+
+@casework_job
+def deliver_notifications(notification_ids: list[int]) -> list[int]:
+    """The same for a batch (the sweep's); a retry redoes the batch, which each delivery makes harmless."""
+    return _deliver(notification_ids)
+
+
+def _deliver(notification_ids: list[int]) -> list[int]:
     from rq import Queue
+    from rq.job import Job
 
     from casework.notifications.service import deliver
+    from casework.outbox.service import _retry_for
     from workers.queues import DEFAULT
 
-    deliveries = deliver(session=db.session, redis=redis_store.client, notification_id=notification_id)
+    deliveries = [d for nid in notification_ids
+                  for d in deliver(session=db.session, redis=redis_store.client, notification_id=nid)]
+    # The delivery rows must exist before a webhook job can look them up.
     db.session.commit()
     queue = Queue(DEFAULT, connection=redis_store.client)
-    from casework.outbox.service import _retry_for
-
     for delivery_id in deliveries:
-        # A stable job id: a retried deliver_notification does not start a second webhook job.
+        # A stable job id: a retried delivery does not start a second webhook job.
         job_id = f"webhook-{delivery_id}"
-        from rq.job import Job
-
         if not Job.exists(job_id, connection=redis_store.client):
             queue.enqueue(deliver_webhook, delivery_id=delivery_id, job_id=job_id,
                           retry=_retry_for("deliver_webhook"))

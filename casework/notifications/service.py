@@ -37,10 +37,19 @@ def _insert_once(session) -> sa.Insert:
     return _INSERT_ONCE[dialect]
 
 
+# A sweep notifies thousands of units at once: one outbox row and one job per notification would
+# cost more than the notifications themselves (a row, a Redis round trip and a job each).
+DELIVERY_BATCH = 500
+
+
 def queue_delivery(*, session, notification_ids: list[int]) -> int:
-    """One outbox job per notification: it publishes to the unit's live stream and starts webhooks."""
-    return outbox.enqueue_many(session=session, func="workers.jobs.deliver_notification", queue="default",
-                               kwargs_list=[{"notification_id": i} for i in notification_ids])
+    """Queue the delivery of these notifications (live stream, webhooks) through the outbox; returns jobs queued."""
+    if len(notification_ids) == 1:
+        return outbox.enqueue_many(session=session, func="workers.jobs.deliver_notification", queue="default",
+                                   kwargs_list=[{"notification_id": notification_ids[0]}])
+    batches = [notification_ids[i:i + DELIVERY_BATCH] for i in range(0, len(notification_ids), DELIVERY_BATCH)]
+    return outbox.enqueue_many(session=session, func="workers.jobs.deliver_notifications", queue="default",
+                               kwargs_list=[{"notification_ids": batch} for batch in batches])
 
 
 # Longer than any retry of the job (RQ keeps a failed job 7 days for a manual requeue).

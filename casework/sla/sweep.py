@@ -52,41 +52,42 @@ def _notify_select(session, select: sa.Select) -> list[int]:
     cols = ["unit_code", "kind", "case_id", "supervision_id", "title", "dedup_key", "created_at", "payload"]
     stmt = (upsert_insert(session, table).from_select(cols, select)
             .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id))
-    ids = list(session.execute(stmt).scalars())
-    queue_delivery(session=session, notification_ids=ids)
-    return ids
+    return list(session.execute(stmt).scalars())
 
 
 def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
     """Run one sweep at ``now``; the caller commits."""
     result = SweepResult()
+    notified: list[int] = []
     clocks = CaseClock.__table__
     # The JSON type serialises the bound value: bind the dict itself (a "{}" string would be stored as "\"{}\"").
     empty = sa.literal({}, sa.JSON) if session.get_bind().dialect.name == "sqlite" else sa.cast(
         sa.literal("{}"), sa.dialects.postgresql.JSONB)
 
-    # 1. A petitioner's window that ran out closes quietly: no breach, no 督办.
-    result.windows_closed = session.execute(
-        sa.update(clocks).where(clocks.c.state == "running", clocks.c.due_at <= now,
-                                clocks.c.name.in_(sorted(policies.window_names)))
-        .values(state="met", met_at=clocks.c.due_at)).rowcount
-
-    # 2. 预警, once per clock.
+    # 1. 预警, once per clock.
     result.warned = session.execute(
         sa.update(clocks).where(clocks.c.state == "running", clocks.c.warned_at.is_(None), clocks.c.warn_at <= now,
                                 clocks.c.due_at > now).values(warned_at=now)).rowcount
     if result.warned:
-        result.notifications += len(_notify_select(session, sa.select(
+        notified += (_notify_select(session, sa.select(
             clocks.c.unit_code, sa.literal("warning"), clocks.c.case_id, sa.null(),
             sa.literal("预警：") + Case.number + sa.literal(" ") + clocks.c.name + sa.literal(" 即将到期"),
             sa.literal("warn:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
         ).select_from(clocks.join(Case.__table__, Case.id == clocks.c.case_id))
             .where(clocks.c.warned_at == now, clocks.c.state == "running")))
 
-    # 3. Breach: the clock is breached, the case overdue, and a 督办 opens at the handling unit's parent.
-    result.breached = session.execute(
+    # 2. Clocks that ran out, in one pass over the due index: a petitioner's window closes quietly (met,
+    # no 督办); any other clock is breached, its case becomes overdue and a 督办 opens at the handling
+    # unit's parent.
+    is_window = clocks.c.name.in_(sorted(policies.window_names))
+    ran_out = session.execute(
         sa.update(clocks).where(clocks.c.state == "running", clocks.c.due_at <= now)
-        .values(state="breached", breached_at=now)).rowcount
+        .values(state=sa.case((is_window, "met"), else_="breached"),
+                met_at=sa.case((is_window, clocks.c.due_at), else_=clocks.c.met_at),
+                breached_at=sa.case((is_window, clocks.c.breached_at), else_=sa.literal(now, UTCDateTime())))
+        .returning(clocks.c.state)).scalars().all()
+    result.windows_closed = ran_out.count("met")
+    result.breached = len(ran_out) - result.windows_closed
     if result.breached:
         # One UPDATE per case, not one per flag: each extra pass wrote a new version of the same wide,
         # heavily indexed row and re-ran its foreign-key checks. The flags come from one grouped pass
@@ -122,45 +123,50 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
             ).on_conflict_do_nothing(index_elements=["clock_id", "unit_code"], index_where=sa.text("kind = 'auto'"))
             .returning(sup.c.id)).scalars().all()
         result.supervisions_opened = len(inserted)
-        result.notifications += len(_notify_select(session, sa.select(
+        notified += (_notify_select(session, sa.select(
             clocks.c.unit_code, sa.literal("breach"), clocks.c.case_id, sa.null(),
             sa.literal("超期：") + Case.number + sa.literal(" ") + clocks.c.name,
             sa.literal("breach:") + sa.cast(clocks.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
         ).select_from(clocks.join(Case.__table__, Case.id == clocks.c.case_id))
             .where(clocks.c.breached_at == now, clocks.c.state == "breached")))
-        result.notifications += _notify_supervisions(session, now, empty, "supervision")
+        notified += _notify_supervisions(session, now, empty, "supervision")
 
-    # 4. Re-escalate unanswered 督办 one level up, up to the ministry.
+    # 3. Re-escalate unanswered 督办 one level up, up to the ministry.
     result.escalated = _reescalate(session, now, policies, empty)
-    result.notifications += _notify_supervisions(session, now, empty, "escalation") if result.escalated else 0
+    if result.escalated:
+        notified += _notify_supervisions(session, now, empty, "escalation")
 
-    # 5. Close 督办 whose clock has been met or whose case has finished.
+    # 4. Close 督办 whose clock has been met or whose case has finished.
     sup = Supervision.__table__
     # Correlated EXISTS: one primary-key probe per open 督办. An IN over every met clock cannot be hashed
     # once the met clocks outgrow work_mem, and PostgreSQL then rescans them for each open 督办.
     met_clock = sa.exists().where(clocks.c.id == sup.c.clock_id, clocks.c.met_at.is_not(None))
     done_case = sa.exists().where(Case.id == sup.c.case_id, Case.status.in_(TERMINAL))
+    # A 督办 opened by this run cannot be finished yet: its clock has just been breached.
     result.supervisions_closed = session.execute(
-        sa.update(sup).where(sup.c.state == "open", sa.or_(met_clock, done_case))
+        sa.update(sup).where(sup.c.state == "open", sup.c.opened_at < now, sa.or_(met_clock, done_case))
         .values(state="closed", closed_at=now, outcome="handled")).rowcount
     if result.supervisions_closed:
         still_open = sa.select(sup.c.case_id).where(sup.c.state == "open")
         session.execute(sa.update(Case).where(Case.supervised.is_(True), Case.id.not_in(still_open))
                         .values(supervised=False))
+    # Deliveries are queued in batches, once for the whole run (see queue_delivery).
+    result.notifications = len(notified)
+    queue_delivery(session=session, notification_ids=notified)
     session.flush()
     return result
 
 
-def _notify_supervisions(session, now: datetime, empty, kind: str) -> int:
+def _notify_supervisions(session, now: datetime, empty, kind: str) -> list[int]:
     """Tell each supervising unit about the supervisions opened in this run."""
     sup = Supervision.__table__
-    return len(_notify_select(session, sa.select(
+    return _notify_select(session, sa.select(
         sup.c.unit_code, sa.literal(kind), sup.c.case_id, sup.c.id,
         sa.literal("督办：") + Case.number + sa.literal(" ") + sup.c.reason,
         sa.literal(f"{kind}:") + sa.cast(sup.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
     ).select_from(sup.join(Case.__table__, Case.id == sup.c.case_id))
         .where(sup.c.opened_at == now, sup.c.state == "open", sup.c.kind == "auto",
-               sup.c.parent_id.is_(None) if kind == "supervision" else sup.c.parent_id.is_not(None))))
+               sup.c.parent_id.is_(None) if kind == "supervision" else sup.c.parent_id.is_not(None)))
 
 
 def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:

@@ -46,7 +46,7 @@ def test_sla_sweep_job_returns_counts_and_is_idempotent(client, session, clerk):
         first = jobs.sla_sweep()
         second = jobs.sla_sweep()
     # One acceptance clock breached: one 督办 at the parent unit, a breach notice to the handler and a
-    # supervision notice to the supervisor, each with exactly one outbox job.
+    # supervision notice to the supervisor, delivered by one batched outbox job naming both.
     assert first == dict(ZERO, breached=1, supervisions_opened=1, notifications=2)
     assert second == ZERO
     assert session.scalar(sa.select(CaseClock.state).where(CaseClock.case_id == case["id"])) == "breached"
@@ -54,7 +54,31 @@ def test_sla_sweep_job_returns_counts_and_is_idempotent(client, session, clerk):
                           .where(Supervision.case_id == case["id"])) == 1
     kinds = sorted(session.scalars(sa.select(Notification.kind).where(Notification.case_id == case["id"])))
     assert kinds == ["assignment", "breach", "supervision"]
-    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == before + 2
+    queued = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id > 0).order_by(OutboxMessage.id)
+                             .offset(before)).all()
+    notes = _notification_ids(session, case["id"])[1:]
+    assert [(m.func, m.kwargs) for m in queued] == [("workers.jobs.deliver_notifications", {"notification_ids": notes})]
+
+
+def test_sweep_queues_deliveries_in_batches(session):
+    from casework.notifications.service import DELIVERY_BATCH, queue_delivery
+
+    ids = list(range(1, 2 * DELIVERY_BATCH + 2))
+    before = session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+    assert queue_delivery(session=session, notification_ids=ids) == 3
+    rows = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id > before).order_by(OutboxMessage.id)).all()
+    assert [r.func for r in rows] == ["workers.jobs.deliver_notifications"] * 3
+    assert [i for r in rows for i in r.kwargs["notification_ids"]] == ids
+    assert [len(r.kwargs["notification_ids"]) for r in rows] == [DELIVERY_BATCH, DELIVERY_BATCH, 1]
+    assert queue_delivery(session=session, notification_ids=[]) == 0
+
+
+def test_batched_delivery_publishes_each_notification_once(client, session, clerk, redis_client):
+    ids = [_notification_ids(session, _intake(client, clerk, title=f"事项{i}")["id"])[0] for i in range(3)]
+    assert jobs.deliver_notifications(notification_ids=ids) == []
+    assert jobs.deliver_notifications(notification_ids=[ids[1], 10**9, ids[2]]) == []  # a retry, and a gone row
+    published = [int(fields[b"id"]) for _, fields in redis_client.xrange(stream_key("360827"))]
+    assert published == ids
 
 
 def test_deliver_notification_publishes_once_when_run_twice(client, session, clerk, redis_client):
