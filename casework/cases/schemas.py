@@ -10,7 +10,7 @@ from casework import clock
 from casework.cases.access import MAX_ID
 from casework.cases.fields import IdNumberField, MobileField, PersonNameField
 from casework.cases.models import CATEGORIES, CHANNELS, INTAKE_KINDS, KINDS, LEAD_SOURCES, OUTCOMES, URGENCIES
-from casework.common.fields import Digits, LocalDateTime
+from casework.common.fields import Digits, LocalDateTime, Text
 
 # Clocks on different machines drift; a received_at a little ahead of ours is not "the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -135,22 +135,22 @@ class ActionSchema(ma.Schema):
     """Parameters of a transition; each action reads the ones it needs."""
 
     version = ma.fields.Integer(strict=True, metadata={"description": "the case version (or If-Match)"})
-    reason = ma.fields.String(validate=validate.Length(min=1, max=2000))
-    note = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    reason = ma.fields.String(validate=Text(2000))
+    note = ma.fields.String(validate=Text(2000))
     unit = ma.fields.String(validate=validate.Length(min=1, max=16))
     outcome = ma.fields.String(validate=validate.OneOf(OUTCOMES))
-    text = ma.fields.String(validate=validate.Length(min=1, max=20_000))
+    text = ma.fields.String(validate=Text(20_000))
     satisfaction = ma.fields.String(validate=validate.OneOf(["satisfied", "unsatisfied"]))
     decision = ma.fields.String(validate=validate.OneOf(["uphold", "revise"]))
     into = ma.fields.Integer(strict=True)
-    override_reason = ma.fields.String(validate=validate.Length(min=1, max=2000))
-    part = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    override_reason = ma.fields.String(validate=Text(2000))
+    part = ma.fields.String(validate=Text(2000))
     notice_channel = ma.fields.String(validate=validate.OneOf(["letter", "sms", "in_person", "online"]))
     days = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
     # An id the database can bind: SQLite cannot take an integer above 2**63 (was a 500).
     supervision = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID))
-    title = ma.fields.String(validate=validate.Length(min=1, max=200))
-    content = ma.fields.String(validate=validate.Length(min=1, max=20_000))
+    title = ma.fields.String(validate=Text(200))
+    content = ma.fields.String(validate=Text(20_000))
     accused = ma.fields.Nested(AccusedSchema)
     reply_due = LocalDateTime(validate=STORABLE)
 

@@ -24,6 +24,20 @@ class Digits(validate.Regexp):
         return value
 
 
+class Text(validate.Length):
+    """Free text of 1..``max`` characters that says something: a reason of only spaces explains nothing, and
+    the audit trail would keep it for good."""
+
+    def __init__(self, max: int) -> None:
+        super().__init__(min=1, max=max)
+
+    def __call__(self, value: str) -> str:
+        super().__call__(value)
+        if not value.strip():
+            raise ma.ValidationError("must not be blank")
+        return value
+
+
 class LocalDateTime(ma.fields.AwareDateTime):
     """Stored in UTC, shown in Asia/Shanghai with its offset (API.md); input needs an explicit offset."""
 

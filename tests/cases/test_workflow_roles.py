@@ -232,3 +232,12 @@ def test_unknown_action_on_an_invisible_case_is_404(drive):
     """Existence is not revealed, even by the answer to a nonsense action."""
     case = drive.bring_to("petition", "assigned")
     assert drive.post(case, "explode", relation="sibling").status_code == 404
+
+
+@pytest.mark.parametrize("field,value", [("reason", "   "), ("reason", "\n\t"), ("note", " "), ("reason", "")])
+def test_blank_free_text_is_422_naming_the_field(drive, field, value):
+    case = drive.bring_to("petition", "assigned")
+    r = drive.post(case, "not_accept", **{field: value})
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert field in r.get_json()["errors"]
+    assert drive.get(case)["version"] == case["version"]
