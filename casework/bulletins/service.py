@@ -81,12 +81,13 @@ def build_many(*, session, bulletins: list[Bulletin], now: datetime, cfg: Bullet
     depths = sorted(d for d in depths if d <= 4)
     root = units[MINISTRY_CODE].path if MINISTRY_CODE in units else _common_root(list(units.values()))
     prev, last_year = previous(p), year_before(p)
-    raw = aggregate(session=session, root_path=root, depths=depths,
-                    periods={"current": p, "previous": prev, "last_year": last_year}, now=now,
-                    group_threshold=group_threshold)
     earliest = session.scalar(sa.select(sa.func.min(Case.received_at)))
     has_prev = earliest is not None and earliest < prev.utc_end
     has_ly = earliest is not None and earliest < last_year.utc_end
+    # A comparison period with no data is shown empty whatever it counts (assemble.compare): not counted.
+    periods = {"current": p} | ({"previous": prev} if has_prev else {}) | ({"last_year": last_year} if has_ly else {})
+    raw = aggregate(session=session, root_path=root, depths=depths, periods=periods, now=now,
+                    group_threshold=group_threshold)
     for bulletin in bulletins:
         unit = units[bulletin.unit_code]
         bulletin.figures = _figures(session=session, unit=unit, p=p, raw=raw, now=now, cfg=cfg, has_prev=has_prev,
