@@ -1,7 +1,7 @@
 from datetime import datetime
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
@@ -11,6 +11,7 @@ from casework.exports.xlsx import XLSX_MIMETYPE
 from casework.extensions import db
 from casework.links import service
 from casework.links.models import LINK_TYPES
+from casework.reports.linked import PAGE_SIZE
 from casework.common.fields import BINARY, LocalDateTime, json_default
 
 blp = Blueprint("links", __name__, url_prefix="/api/v1/cases", description="Case links and the linked-case report")
@@ -50,6 +51,9 @@ class LinkListSchema(ma.Schema):
 class ReportQuerySchema(ma.Schema):
     depth = ma.fields.Integer(load_default=3, validate=validate.Range(min=1, max=6))
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx", "pdf"]))
+    # Pages the JSON's cases (nearest first); xlsx and pdf always hold the whole component.
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=200))
 
 
 @blp.route("/<int:case_id>/links")
@@ -92,10 +96,17 @@ class LinkedReport(MethodView):
     @blp.alt_response(200, schema=BINARY, content_type=XLSX_MIMETYPE, description="format=xlsx")
     @blp.alt_response(200, schema=BINARY, content_type="application/pdf", description="format=pdf")
     def get(self, args, case_id):
-        """Connected cases up to a depth with their clocks and timelines, and a merged timeline."""
+        """Connected cases up to a depth with their clocks and timelines, and a merged timeline.
+
+        JSON pages the visible cases, nearest first (``page``, ``page_size`` 50, up to 200): ``total`` counts the
+        visible cases of the whole component and ``next`` links the next page (null on the last); the
+        timeline merges the page's cases. xlsx and pdf hold the whole component.
+        """
         from casework.reports.linked import linked_report
 
-        report = linked_report(session=db.session, case_id=case_id, viewer=current_user(), depth=args["depth"])
+        paged = args["format"] == "json"
+        report = linked_report(session=db.session, case_id=case_id, viewer=current_user(), depth=args["depth"],
+                               page=args["page"] if paged else 1, page_size=args["page_size"] if paged else None)
         if args["format"] == "xlsx":
             from casework.reports.linked_export import report_xlsx
 
@@ -106,6 +117,9 @@ class LinkedReport(MethodView):
 
             return Response(report_pdf(report), mimetype="application/pdf",
                             headers={"Content-Disposition": f"attachment; filename=linked-{case_id}.pdf"})
+        report["next"] = None if report["next_page"] is None else url_for(
+            "links.LinkedReport", case_id=case_id, depth=args["depth"], page=report["next_page"],
+            page_size=args["page_size"])
         return _iso_times(report)
 
 

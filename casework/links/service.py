@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from casework.auth.models import User
-from casework.cases.access import get_visible_case, visible_condition
+from casework.cases.access import get_visible_case, visible_among
 from casework.cases.models import Case
 from casework.common.sql import upsert_insert
 from casework.db import UTCDateTime, utcnow
@@ -57,7 +57,7 @@ def links_of(*, session, case_id: int, viewer: User) -> dict:
                            .where(sa.or_(CaseLink.low_id == case_id, CaseLink.high_id == case_id))
                            .order_by(CaseLink.id)).all()
     others = {r.other for r in rows}
-    visible = {c.id: c for c in session.scalars(sa.select(Case).where(Case.id.in_(others), visible_condition(viewer)))}
+    visible = {c.id: c for c in session.scalars(sa.select(Case).where(visible_among(viewer, others)))}
     items, hidden = [], 0
     for link, other in rows:
         if other not in visible:

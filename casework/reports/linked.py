@@ -1,53 +1,126 @@
 """The linked-case report: the connected cases a caller may see, with their clocks and one merged timeline."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from casework.auth.models import User
-from casework.cases.access import get_visible_case, visible_condition
+from casework.cases.access import get_visible_case, ids_in, visible_among
 from casework.cases.models import Case, CaseEvent
-from casework.cases.presenter import present_case
-from casework.links.graph import connected
+from casework.cases.pii import present_petitioner, present_reporter
+from casework.db import is_postgres
+from casework.links.graph import MAX_DEPTH, connected
 from casework.links.models import CaseLink
+from casework.sla.models import CaseClock
 from casework.units.models import Unit
 
-# Event params that may carry free text about people; the report shows the action, not these.
-_HIDDEN_PARAMS = {"text", "note"}
+# Rows per page, as the API's lists (default 50, max 200): most components come whole (p50 6 cases at
+# 1,000,000 cases), a hub component reaches thousands, and reading them all took seconds.
+PAGE_SIZE = 50
+# What the report shows of each case, as present_case(full_pii=False) gives it.
+CASE_FIELDS = ("id", "number", "kind", "status", "title", "category", "handling_unit", "received_at", "clocks",
+               "overdue", "supervised", "petitioner", "reporter")
+# The case columns a report row reads (present_petitioner and present_reporter included); the rest stay unread.
+_CASE_COLUMNS = (Case.number, Case.kind, Case.status, Case.title, Case.category, Case.handling_unit, Case.received_at,
+                 Case.overdue, Case.supervised, Case.anonymous, Case.petitioner_name, Case.petitioner_id_number,
+                 Case.petitioner_phone, Case.petitioner_address)
+_CLOCK_COLUMNS = (CaseClock.name, CaseClock.policy, CaseClock.state, CaseClock.started_at, CaseClock.due_at,
+                  CaseClock.warn_at, CaseClock.met_at, CaseClock.breached_at, CaseClock.provisional,
+                  CaseClock.paused_at, CaseClock.extended_days, CaseClock.unit_code)
+_EVENT_COLUMNS = (CaseEvent.case_id, CaseEvent.seq, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state,
+                  CaseEvent.unit_code, CaseEvent.actor_name, CaseEvent.created_at)
 
 
-def linked_report(*, session, case_id: int, viewer: User, depth: int = 3) -> dict:
-    """Cases connected to ``case_id`` (non-dismissed links) up to ``depth``; out-of-scope ones only counted."""
+def linked_report(*, session, case_id: int, viewer: User, depth: int = 3, page: int = 1,
+                  page_size: int | None = PAGE_SIZE) -> dict:
+    """Cases connected to ``case_id`` (non-dismissed links) up to ``depth``; out-of-scope ones only counted.
+
+    The visible cases are paged (nearest first, ``page_size`` None for all): a hub component reaches thousands
+    of cases. ``total`` counts the visible cases of the whole component; the page's rows carry their events,
+    ``timeline`` merges those, and ``links`` are the links touching the page's cases between visible cases.
+    """
     get_visible_case(session=session, case_id=case_id, user=viewer)
-    reach = connected(session=session, start_id=case_id, depth=depth)
-    distance = dict(reach)
-    ids = list(distance)
-    visible = {c.id: c for c in session.scalars(sa.select(Case).where(Case.id.in_(ids), visible_condition(viewer)))}
-    names = dict(session.execute(sa.select(Unit.code, Unit.name).where(
-        Unit.code.in_({c.handling_unit for c in visible.values()}))).all())
-    events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id.in_(list(visible)))
-                             .order_by(CaseEvent.created_at, CaseEvent.case_id, CaseEvent.seq)).all()
-    by_case: dict[int, list[dict]] = {i: [] for i in visible}
+    pg = is_postgres(session)
+    distance = dict(connected(session=session, start_id=case_id, depth=depth))
+    # The walk goes through cases outside the viewer's scope (a link is a fact about both ends), but
+    # only visible cases become rows; the others are the outside_scope count.
+    visible_ids = sorted(session.scalars(sa.select(Case.id).where(visible_among(viewer, distance, postgres=pg))),
+                         key=lambda i: (distance[i], i))
+    first = (page - 1) * page_size if page_size else 0
+    ids = visible_ids[first:first + page_size] if page_size else visible_ids
+    # Only the page's rows are read, and only the columns a row shows: plain rows, not Case objects,
+    # whose loading was a third of the report's time.
+    rows = session.execute(sa.select(Case.id, *_CASE_COLUMNS, Unit.name.label("unit_name"))
+                           .join(Unit, Unit.code == Case.handling_unit)
+                           .where(ids_in(Case.id, ids, postgres=pg))).all() if ids else []
+    found = {row.id: row for row in rows}
+    names = {row.handling_unit: row.unit_name for row in rows}
+    shown = [found[i] for i in ids]
+    events = session.execute(sa.select(*_EVENT_COLUMNS).where(ids_in(CaseEvent.case_id, ids, postgres=pg))
+                             .order_by(CaseEvent.created_at, CaseEvent.case_id, CaseEvent.seq)).all() if ids else []
+    by_case: dict[int, list[dict]] = {i: [] for i in ids}
     timeline = []
     for ev in events:
-        entry = {"case_id": ev.case_id, "number": visible[ev.case_id].number, "seq": ev.seq, "action": ev.action,
+        entry = {"case_id": ev.case_id, "number": found[ev.case_id].number, "seq": ev.seq, "action": ev.action,
                  "from_state": ev.from_state, "to_state": ev.to_state, "unit": ev.unit_code,
                  "actor": ev.actor_name, "at": ev.created_at}
         by_case[ev.case_id].append(entry)
         timeline.append(entry)
-    links = session.scalars(sa.select(CaseLink).where(CaseLink.low_id.in_(list(visible)),
-                                                      CaseLink.high_id.in_(list(visible)))
-                            .order_by(CaseLink.id)).all()
+    touching = session.execute(
+        sa.select(CaseLink.id, CaseLink.low_id, CaseLink.high_id, CaseLink.type, CaseLink.auto, CaseLink.dismissed)
+        .where(sa.or_(ids_in(CaseLink.low_id, ids, postgres=pg), ids_in(CaseLink.high_id, ids, postgres=pg)))
+        .order_by(CaseLink.id)).all() if ids else []
+    in_scope = set(visible_ids)  # a link to a case outside the scope would name it
+    links = [link for link in touching if link.low_id in in_scope and link.high_id in in_scope]
     cases = []
-    for cid in sorted(visible, key=lambda i: (distance[i], i)):
-        shown = present_case(session=session, case=visible[cid], viewer=viewer, full_pii=False)
-        cases.append({"id": cid, "number": shown["number"], "kind": shown["kind"], "status": shown["status"],
-                      "title": shown["title"], "category": shown["category"], "distance": distance[cid],
-                      "handling_unit": shown["handling_unit"], "handling_unit_name": names.get(shown["handling_unit"]),
-                      "received_at": shown["received_at"], "clocks": shown["clocks"], "overdue": shown["overdue"],
-                      "supervised": shown["supervised"], "petitioner": shown["petitioner"],
-                      "reporter": shown["reporter"], "events": by_case[cid]})
-    return {"case_id": case_id, "depth": min(depth, 6), "cases": cases, "total_connected": len(ids),
-            "outside_scope": len(ids) - len(visible),
+    for row in report_cases(session=session, cases=shown, viewer=viewer):
+        cid = row["id"]
+        cases.append({"id": cid, "number": row["number"], "kind": row["kind"], "status": row["status"],
+                      "title": row["title"], "category": row["category"], "distance": distance[cid],
+                      "handling_unit": row["handling_unit"], "handling_unit_name": names.get(row["handling_unit"]),
+                      "received_at": row["received_at"], "clocks": row["clocks"], "overdue": row["overdue"],
+                      "supervised": row["supervised"], "petitioner": row["petitioner"],
+                      "reporter": row["reporter"], "events": by_case[cid]})
+    more = bool(page_size) and first + page_size < len(visible_ids)
+    return {"case_id": case_id, "depth": min(depth, MAX_DEPTH), "cases": cases, "total_connected": len(distance),
+            "outside_scope": len(distance) - len(visible_ids), "total": len(visible_ids),
+            "page": page if page_size else 1, "page_size": page_size or len(visible_ids),
+            "next_page": page + 1 if more else None,
             "links": [{"id": link.id, "a": link.low_id, "b": link.high_id, "type": link.type, "auto": link.auto,
                        "dismissed": link.dismissed} for link in links],
             "timeline": timeline}
+
+
+def report_cases(*, session, cases: Iterable, viewer: User) -> list[dict]:
+    """``CASE_FIELDS`` of ``present_case(full_pii=False)`` for many cases at once: one clock query for all.
+
+    ``cases`` are Case objects or rows holding ``id`` and ``_CASE_COLUMNS``.
+
+    present_case reads each case's clocks on its own (2–3 ms a case in a 500-case report) and builds what a
+    report row does not show (allowed actions, related cases, participants). Masks are the same functions'.
+    """
+    cases = list(cases)
+    clocks: dict[int, list[dict]] = {c.id: [] for c in cases}
+    if clocks:
+        rows = session.execute(sa.select(CaseClock.case_id, *_CLOCK_COLUMNS)
+                               .where(ids_in(CaseClock.case_id, clocks, postgres=is_postgres(session))).order_by(CaseClock.id))
+        for r in rows:
+            clocks[r.case_id].append({
+                "name": r.name, "policy": r.policy, "state": r.state, "started_at": r.started_at,
+                "due_at": r.due_at, "warn_at": r.warn_at, "met_at": r.met_at, "breached_at": r.breached_at,
+                "provisional": r.provisional, "paused_at": r.paused_at, "extended_days": r.extended_days,
+                "unit": r.unit_code})
+    out = []
+    for case in cases:
+        lead = case.kind == "lead"
+        out.append({
+            "id": case.id, "number": case.number, "kind": case.kind, "status": case.status, "title": case.title,
+            "category": case.category, "handling_unit": case.handling_unit, "received_at": case.received_at,
+            "clocks": clocks[case.id], "overdue": case.overdue, "supervised": case.supervised,
+            "petitioner": None if lead else present_petitioner(session=session, case=case, viewer=viewer,
+                                                               full_allowed=False),
+            "reporter": present_reporter(session=session, case=case, viewer=viewer, full_allowed=False)
+            if lead else None,
+        })
+    return out
