@@ -91,6 +91,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # The app's queries are short lookups whose plan costs can look huge (an OR over a participants
+    # subquery): PostgreSQL then spends up to a second compiling them with JIT to save milliseconds.
+    # Analytic passes that gain from JIT may turn it on for their own transaction.
+    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)

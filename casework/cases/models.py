@@ -28,6 +28,13 @@ class Case(Base):
         sa.CheckConstraint("anonymous = false OR kind <> 'petition'", name="petitions_are_named"),
         sa.UniqueConstraint("number", name="uq_cases_number"),
         sa.Index("ix_cases_unit_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"}),
+        # "Overdue / supervised cases under my unit" are the supervisors' daily lists: a few hundred rows among a
+        # province's tens of thousands. Small partial indexes; the price is that the sweep's flag update of a
+        # case is no longer a HOT update (docs/performance.md).
+        sa.Index("ix_cases_overdue_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"},
+                 postgresql_where=sa.text("overdue"), sqlite_where=sa.text("overdue")),
+        sa.Index("ix_cases_supervised_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"},
+                 postgresql_where=sa.text("supervised"), sqlite_where=sa.text("supervised")),
         sa.Index("ix_cases_person", "person_index", "category"),
         sa.Index("ix_cases_received_at", "received_at"),
         sa.Index("ix_cases_title_trgm", "title", postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"},
