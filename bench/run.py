@@ -43,7 +43,15 @@ REGISTRY: dict[str, Bench] = {
                            "linked_report depth 3 over 3,000,000 links (database <name>_links) against the bare walk"),
     "bulletin": Bench("bench.bench_bulletin:run_bulletin",
                       "the ministry's monthly bulletin over --scale cases (database <name>_links) against one GROUP BY"),
-    # Planned: "intake-http", "reads" (see bench/README.md).
+    "intake-scaling": Bench("bench.bench_intake:run_scaling",
+                            "intake over HTTP at 100,000 and --scale cases (--scaling)", default=False,
+                            needs_redis=True),
+    "intake-http": Bench("bench.bench_intake:run_intake",
+                         "POST /api/v1/cases under gunicorn, 32 clients (database <name>_intake) against "
+                         "psycopg INSERTs", needs_redis=True),
+    "reads": Bench("bench.bench_reads:run_reads",
+                   "GET the overdue list of a province and single cases over HTTP (database <name>_intake) "
+                   "against the same SQL", needs_redis=True),
 }
 
 
@@ -52,7 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", action="append", default=[], metavar="NAME[,NAME]",
                    help=f"run only these benchmarks ({', '.join(REGISTRY)})")
     p.add_argument("--scale", type=int, default=1_000_000, help="open cases to generate (default 1,000,000)")
-    p.add_argument("--scaling", action="store_true", help="also run sweep-scaling (100,000 and --scale cases)")
+    p.add_argument("--scaling", action="store_true",
+                   help="also run sweep-scaling and intake-scaling (100,000 and --scale cases)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per figure; the median is reported (default 5)")
     p.add_argument("--regenerate", action="store_true", help="generate the data even if it is already there")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -66,7 +75,7 @@ def select(args: argparse.Namespace) -> list[str]:
     if unknown:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(REGISTRY)}")
     if args.scaling:
-        wanted.add("sweep-scaling")
+        wanted |= {"sweep-scaling", "intake-scaling"}
     if not args.only:
         wanted |= {name for name, b in REGISTRY.items() if b.default}
     return [name for name in REGISTRY if name in wanted]
