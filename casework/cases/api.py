@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from casework.auth.current import auth_required, current_user
 from casework.cases import actions, intake, service
-from casework.cases.presenter import present_case
+from casework.cases.presenter import present_case, present_cases
 from casework.cases.schemas import (ActionSchema, CaseCreateSchema, CaseListQuerySchema, CasePageSchema, CaseSchema,
                                     EventListSchema)
 from casework.common.pagination import paginate
@@ -51,7 +51,7 @@ class Cases(MethodView):
         user = current_user()
         page = paginate(db.session, service.list_cases(session=db.session, viewer=user, filters=args),
                         page=args["page"], page_size=args["page_size"])
-        page["items"] = [present_case(session=db.session, case=c, viewer=user, full_pii=False) for c in page["items"]]
+        page["items"] = present_cases(session=db.session, cases=page["items"], viewer=user, full_pii=False)
         return page
 
 

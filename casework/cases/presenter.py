@@ -13,12 +13,29 @@ _clock_providers: list = []
 
 
 def clock_provider(fn):
-    """The SLA package registers how a case's clocks are listed."""
+    """The SLA package registers how the clocks of cases are listed: ``fn(*, session, case_ids)`` gives
+    ``{case_id: [clock, ...]}``."""
     _clock_providers.append(fn)
     return fn
 
 
-def present_case(*, session, case: Case, viewer: User, full_pii: bool = True) -> dict:
+def clocks_of(*, session, case_ids: list[int]) -> dict[int, list[dict]]:
+    """Every case's clocks, from every provider, in one query per provider."""
+    out: dict[int, list[dict]] = {i: [] for i in case_ids}
+    for provider in _clock_providers:
+        for case_id, clocks in provider(session=session, case_ids=case_ids).items():
+            out[case_id].extend(clocks)
+    return out
+
+
+def present_cases(*, session, cases: list[Case], viewer: User, full_pii: bool = False) -> list[dict]:
+    """``present_case`` for a page of cases, their clocks read at once rather than a query per case."""
+    clocks = clocks_of(session=session, case_ids=[c.id for c in cases])
+    return [present_case(session=session, case=c, viewer=viewer, full_pii=full_pii, clocks=clocks[c.id])
+            for c in cases]
+
+
+def present_case(*, session, case: Case, viewer: User, full_pii: bool = True, clocks: list[dict] | None = None) -> dict:
     """The case as ``viewer`` may see it; ``full_pii`` False forces masks (lists)."""
     refs = {}
     for attr in ("merged_into_id", "possible_repeat_of_id"):
@@ -27,9 +44,8 @@ def present_case(*, session, case: Case, viewer: User, full_pii: bool = True) ->
             # A related case outside the viewer's scope is not named, not even by number.
             other = session.scalar(sa.select(Case).where(Case.id == target_id, visible_condition(viewer)))
             refs[attr] = {"id": other.id, "number": other.number} if other is not None else None
-    clocks = []
-    for provider in _clock_providers:
-        clocks.extend(provider(session=session, case=case))
+    if clocks is None:
+        clocks = clocks_of(session=session, case_ids=[case.id])[case.id]
     return {
         "id": case.id, "number": case.number, "kind": case.kind, "status": case.status, "channel": case.channel,
         "category": case.category, "title": case.title, "content": case.content, "region": case.region,

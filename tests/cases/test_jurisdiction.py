@@ -190,3 +190,21 @@ def test_ids_beyond_the_column_are_404_not_500(client, act, make_user, case_id):
               client.get(f"/api/v1/cases/{case_id}/events", headers=clerk),
               act(clerk, {"id": case_id, "version": 1}, "accept")):
         assert r.status_code == 404 and r.content_type == "application/problem+json", r.get_data(as_text=True)
+
+
+def test_a_list_page_reads_its_clocks_in_one_query(make_user, intake, client, session):
+    import sqlalchemy as sa
+
+    _, clerk = make_user(role="clerk", unit=A)
+    made = [intake(clerk, title=f"事项{i}", content="低保") for i in range(4)]
+    statements: list[str] = []
+    engine = session.get_bind().engine if hasattr(session.get_bind(), "engine") else session.get_bind()
+    listen = lambda *a: statements.append(a[2])  # noqa: E731  (conn, cursor, statement, ...)
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        page = _list(client, clerk, page_size=10)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert {c["id"] for c in made} <= {c["id"] for c in page["items"]}
+    assert all(c["clocks"] and c["clocks"][0]["name"] == "acceptance" for c in page["items"])
+    assert len([s for s in statements if "FROM case_clocks" in s]) == 1
