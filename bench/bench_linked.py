@@ -191,7 +191,7 @@ def run_linked(ctx: Context) -> BenchResult:
     pii_box.configure(config.PII_KEYS, index_key=config.BLIND_INDEX_KEY)
     rng = random.Random(SEED + 1)
     starts = [rng.randint(1, ctx.scale) for _ in range(STARTS)]
-    walk_ms, report_ms, old_ms, nojit_ms, sizes, load = [], [], [], [], [], [os.getloadavg()[0]]
+    walk_ms, report_ms, old_ms, warm_ms, sizes, load = [], [], [], [], [], [os.getloadavg()[0]]
     per_case = []  # (start index, ms) of the per-case report, on every 10th start and every hub start
     with Session(lctx.engine) as session:  # warm-up: plans, pools, the unit tree
         viewer = session.get(User, uid)
@@ -224,12 +224,11 @@ def run_linked(ctx: Context) -> BenchResult:
                 # The same cases: the page is the head of the per-case report's list, the total its length.
                 assert [c["id"] for c in before["cases"]][:len(report["cases"])] == [c["id"] for c in report["cases"]]
                 assert report["total"] == len(before["cases"])
-        with Session(lctx.engine) as session:  # the same report with JIT off for this transaction only
-            session.execute(sa.text("SET LOCAL jit = off"))
+        with Session(lctx.engine) as session:  # the same report at once again: its pages are now cached
             viewer = session.get(User, uid)
             t = time.perf_counter()
             linked_report(session=session, case_id=start, viewer=viewer, depth=DEPTH)
-            nojit_ms.append((time.perf_counter() - t) * 1000)
+            warm_ms.append((time.perf_counter() - t) * 1000)
         if i % 50 == 49:
             load.append(os.getloadavg()[0])
             ctx.log(f"  {i + 1}/{STARTS}: report p50 {_pct(report_ms, .5):.1f} ms, walk p50 {_pct(walk_ms, .5):.1f} ms "
@@ -256,10 +255,10 @@ def run_linked(ctx: Context) -> BenchResult:
                       note=f"first page, page_size {PAGE_SIZE} (the API default); totals cover the component",
                       target=f"< {P95_TARGET_MS:g} ms" if q == .95 else None,
                       passed=r < P95_TARGET_MS if q == .95 else None) for q, (r, w) in p.items()]
-    figures += [Figure(f"experiment: linked_report with SET LOCAL jit = off, p{int(q * 100)}", _pct(nojit_ms, q),
-                       "ms", baseline=p[q][0], baseline_name="the same report, JIT on (server default)",
-                       note="runs after the measured report on the same start (warm pages), so it reads low; "
-                            "EXPLAIN shows no JIT in the report's queries since the set-based change")
+    # The app's connections run with JIT off (casework.db.make_engine); what remains beyond the walk is
+    # mostly the first read of the reached case rows, which a second run of the same report shows.
+    figures += [Figure(f"the same report run again at once (cached pages), p{int(q * 100)}", _pct(warm_ms, q),
+                       "ms", baseline=p[q][0], baseline_name="first run of the report")
                 for q in (.5, .95, .99)]
     every10 = [(i, ms) for i, ms in per_case if i % 10 == 0]
     hubs = [(i, ms) for i, ms in per_case if sizes[i] > 100]
@@ -293,7 +292,7 @@ def run_linked(ctx: Context) -> BenchResult:
     ]
     return BenchResult("linked-report", figures, details={
         "database": lctx.engine.url.database, "data": data, "links": links, "starts": starts,
-        "report_ms": report_ms, "report_jit_off_ms": nojit_ms, "walk_ms": walk_ms, "edges_cte_walk_ms": old_ms,
+        "report_ms": report_ms, "report_again_ms": warm_ms, "walk_ms": walk_ms, "edges_cte_walk_ms": old_ms,
         "per_case_report_ms": per_case, "whole_component_ms": whole_ms, "reached": sizes,
         "load_average_1m": load, "explain_start": hub_start, "plans": plans, "indexes_used": uses})
 
