@@ -313,16 +313,19 @@ def run_scaling(ctx: Context) -> BenchResult:
         s.engine.dispose()
     pooled = {s: _pooled(r) for s, r in runs.items()}
     small_p, large_p = pooled[SCALING_SMALL], pooled[ctx.scale]
-    growth = large_p["p50_ms"] / small_p["p50_ms"]
+    # With a fixed number of closed-loop clients the mean time per request is clients ÷ throughput, so the
+    # throughput ratio is the growth of the mean. The p50 alone is unstable here: the latencies are
+    # bimodal (requests that queue behind a region's case-number counter lock and those that do not).
+    growth = small_p["throughput_per_s"] / large_p["throughput_per_s"]
     figures = [Figure(f"intake at {s:,} cases: throughput", p["throughput_per_s"], "req/s",
                       note=f"p50 {p['p50_ms']:.0f} ms, p99 {p['p99_ms']:.0f} ms, {p['errors_all']} errors")
                for s, p in pooled.items()]
     figures += [
-        Figure(f"intake p50 growth {SCALING_SMALL:,} → {ctx.scale:,} cases", growth, "x",
+        Figure(f"intake mean time per request, growth {SCALING_SMALL:,} → {ctx.scale:,} cases", growth, "x",
                target=f"≤ {GROWTH_TARGET:g}× for {ctx.scale / SCALING_SMALL:g}× the rows",
-               passed=growth <= GROWTH_TARGET),
-        Figure(f"intake throughput {ctx.scale:,} ÷ {SCALING_SMALL:,} cases",
-               large_p["throughput_per_s"] / small_p["throughput_per_s"], "x", note="1.00× is flat"),
+               passed=growth <= GROWTH_TARGET, note="clients ÷ throughput at each size; 1.00× is flat"),
+        Figure(f"intake p50 growth {SCALING_SMALL:,} → {ctx.scale:,} cases (context)",
+               large_p["p50_ms"] / small_p["p50_ms"], "x", note="bimodal latencies; see the mean above"),
     ]
     return BenchResult("intake-scaling", figures, details={
         "concurrency": CONCURRENCY, "duration_s": DURATION_S, "runs": {str(k): v for k, v in runs.items()}})
