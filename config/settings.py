@@ -43,6 +43,8 @@ class BaseConfig:
     LOGIN_FAILURE_WINDOW_SECONDS = 900
 
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    # Relayed outbox rows are kept this long for inspection (RQ keeps a failed job 7 days), then deleted.
+    OUTBOX_RETENTION_DAYS = 14
     ROUTING_RULES_FILE = str(CONFIG_DIR / "routing.yaml")
     SLA_POLICIES_FILE = str(CONFIG_DIR / "sla.yaml")
 

@@ -64,6 +64,21 @@ def sla_sweep() -> dict:
 
 
 @casework_job
+def housekeeping() -> dict:
+    """Daily: delete relayed outbox rows past their retention and expired Idempotency-Keys."""
+    from datetime import timedelta
+
+    from casework.cases.intake import prune_idempotency_keys
+    from casework.db import utcnow
+    from casework.outbox.service import prune_sent
+
+    now = utcnow()
+    keep = timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
+    return {"outbox_deleted": prune_sent(session=db.session, before=now - keep),
+            "idempotency_keys_deleted": prune_idempotency_keys(session=db.session, now=now)}
+
+
+@casework_job
 def deliver_notification(notification_id: int) -> list[int]:
     """Publish a notification to its unit's live stream and start its webhook deliveries."""
     return _deliver([notification_id])

@@ -58,6 +58,11 @@ def intake(*, session, data: dict, actor: User, idempotency_key: str | None = No
     return IntakeResult(case, created=True)
 
 
+def prune_idempotency_keys(*, session, now: datetime) -> int:
+    """Delete keys past their 48 hours: a retry that late is a new request anyway."""
+    return session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)).rowcount
+
+
 def check_intake_role(*, actor: User, kind: str) -> None:
     """Leads are taken in by discipline units; petitions and complaints by civil-affairs staff."""
     from casework.problem import Forbidden

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,12 @@ def enqueue_many(*, session, func: str, queue: str, kwargs_list: list[dict[str, 
     session.execute(sa.insert(OutboxMessage), [
         dict(queue=queue, func=func, kwargs=kw, state="pending", created_at=now, attempts=0) for kw in kwargs_list])
     return len(kwargs_list)
+
+
+def prune_sent(*, session, before: datetime) -> int:
+    """Delete rows relayed before ``before``; pending rows are never touched, whatever their age."""
+    return session.execute(sa.delete(OutboxMessage).where(OutboxMessage.state == "sent",
+                                                          OutboxMessage.sent_at < before)).rowcount
 
 
 def backlog(*, session) -> int:
