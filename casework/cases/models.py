@@ -31,6 +31,9 @@ class Case(Base):
         # "Overdue / supervised cases under my unit" are the supervisors' daily lists: a few hundred rows among a
         # province's tens of thousands. Small partial indexes; the price is that the sweep's flag update of a
         # case is no longer a HOT update (docs/performance.md).
+        # Which of a linked component's cases may the viewer see: id and unit_path from the index alone
+        # (an index-only scan), not a heap read of each of up to thousands of random case rows.
+        sa.Index("ix_cases_id_unit_path", "id", postgresql_include=["unit_path"]),
         sa.Index("ix_cases_overdue_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"},
                  postgresql_where=sa.text("overdue"), sqlite_where=sa.text("overdue")),
         sa.Index("ix_cases_supervised_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"},
