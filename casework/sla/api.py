@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from casework.auth.current import auth_required, current_user
 from casework.common.pagination import paginate
 from casework.extensions import db
-from casework.problem import Invalid
+from casework.problem import Forbidden, Invalid
 from casework.sla import service
 from casework.sla.policies import policies_for_app
 from casework.sla.schemas import (CalendarLoadSchema, CalendarSchema, SupervisionPageSchema,
@@ -52,7 +52,9 @@ class Calendar(MethodView):
     @calendar_blp.response(200, CalendarSchema)
     def put(self, body, year):
         """Load the official dates of a year (weekday holidays, worked weekend days); provisional deadlines are
-        recomputed."""
+        recomputed. Only the ministry's admins: the calendar moves every deadline in the country."""
+        if current_user().unit.level != "ministry":
+            raise Forbidden("the working-day calendar is national: only the ministry's admins load it")
         count = service.load_calendar(session=db.session, year=_year(year), holidays=body["holidays"],
                                       workdays=body["workdays"], actor=current_user(), policies=policies_for_app())
         return dict(service.calendar_view(session=db.session, year=year), recomputed=count)

@@ -106,6 +106,15 @@ def test_only_admins(client, make_user, role, unit):
     assert client.get("/api/v1/calendar/2027", headers=_admin(make_user)).get_json()["source"] == "fallback"
 
 
+@pytest.mark.parametrize("unit", ["360000", "360800", "360827"])
+def test_only_the_ministrys_admins_load_the_calendar(client, make_user, unit):
+    _, headers = make_user(role="admin", unit=unit)
+    assert client.get("/api/v1/calendar/2027", headers=headers).status_code == 200  # reading is every admin's
+    r = client.put("/api/v1/calendar/2027", json=NOTICE_2027, headers=headers)
+    assert r.status_code == 403 and r.mimetype == "application/problem+json"
+    assert client.get("/api/v1/calendar/2027", headers=headers).get_json()["source"] == "fallback"
+
+
 BAD_NOTICES = [
     # (year, body, field named in the errors, why)
     (2027, {"holidays": ["2027-01-01", "2028-01-03"], "workdays": []}, "holidays", "a date of another year"),
