@@ -9,10 +9,10 @@ from casework.auth.models import User
 from casework.cases.access import get_visible_case, ids_in, visible_among
 from casework.cases.models import Case, CaseEvent
 from casework.cases.pii import present_petitioner, present_reporter
+from casework.sla.clocks import clocks_by_case
 from casework.db import is_postgres
 from casework.links.graph import MAX_DEPTH, connected
 from casework.links.models import CaseLink
-from casework.sla.models import CaseClock
 from casework.units.models import Unit
 
 # Rows per page, as the API's lists (default 50, max 200): most components come whole (p50 6 cases at
@@ -25,9 +25,6 @@ CASE_FIELDS = ("id", "number", "kind", "status", "title", "category", "handling_
 _CASE_COLUMNS = (Case.number, Case.kind, Case.status, Case.title, Case.category, Case.handling_unit, Case.received_at,
                  Case.overdue, Case.supervised, Case.anonymous, Case.petitioner_name, Case.petitioner_id_number,
                  Case.petitioner_phone, Case.petitioner_address)
-_CLOCK_COLUMNS = (CaseClock.name, CaseClock.policy, CaseClock.state, CaseClock.started_at, CaseClock.due_at,
-                  CaseClock.warn_at, CaseClock.met_at, CaseClock.breached_at, CaseClock.provisional,
-                  CaseClock.paused_at, CaseClock.extended_days, CaseClock.unit_code)
 _EVENT_COLUMNS = (CaseEvent.case_id, CaseEvent.seq, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state,
                   CaseEvent.unit_code, CaseEvent.actor_name, CaseEvent.created_at)
 
@@ -97,27 +94,18 @@ def report_cases(*, session, cases: Iterable, viewer: User) -> list[dict]:
 
     ``cases`` are Case objects or rows holding ``id`` and ``_CASE_COLUMNS``.
 
-    present_case reads each case's clocks on its own (2–3 ms a case in a 500-case report) and builds what a
-    report row does not show (allowed actions, related cases, participants). Masks are the same functions'.
+    It skips what a report row does not show (allowed actions, related cases, participants); clocks and masks
+    come from the same functions as present_case's.
     """
     cases = list(cases)
-    clocks: dict[int, list[dict]] = {c.id: [] for c in cases}
-    if clocks:
-        rows = session.execute(sa.select(CaseClock.case_id, *_CLOCK_COLUMNS)
-                               .where(ids_in(CaseClock.case_id, clocks, postgres=is_postgres(session))).order_by(CaseClock.id))
-        for r in rows:
-            clocks[r.case_id].append({
-                "name": r.name, "policy": r.policy, "state": r.state, "started_at": r.started_at,
-                "due_at": r.due_at, "warn_at": r.warn_at, "met_at": r.met_at, "breached_at": r.breached_at,
-                "provisional": r.provisional, "paused_at": r.paused_at, "extended_days": r.extended_days,
-                "unit": r.unit_code})
+    found_clocks = clocks_by_case(session=session, case_ids=[c.id for c in cases])
     out = []
     for case in cases:
         lead = case.kind == "lead"
         out.append({
             "id": case.id, "number": case.number, "kind": case.kind, "status": case.status, "title": case.title,
             "category": case.category, "handling_unit": case.handling_unit, "received_at": case.received_at,
-            "clocks": clocks[case.id], "overdue": case.overdue, "supervised": case.supervised,
+            "clocks": found_clocks.get(case.id, []), "overdue": case.overdue, "supervised": case.supervised,
             "petitioner": None if lead else present_petitioner(session=session, case=case, viewer=viewer,
                                                                full_allowed=False),
             "reporter": present_reporter(session=session, case=case, viewer=viewer, full_allowed=False)
