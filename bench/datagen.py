@@ -47,8 +47,8 @@ CASE_COLUMNS = (
     "created_at", "updated_at", "version", "anonymous", "petitioner_name", "petitioner_id_number",
     "petitioner_phone", "petitioner_address", "pii_key_id", "person_index", "assigned_at", "return_count",
     "returns_blocked", "is_final", "overdue", "supervised", "event_count", "decided_at")
-CLOCK_COLUMNS = ("id", "case_id", "name", "policy", "unit_code", "state", "started_at", "base_due_at", "due_at",
-                 "warn_at", "provisional", "paused_seconds", "pauses", "extended_days", "extension_state",
+CLOCK_COLUMNS = ("id", "case_id", "name", "policy", "unit_code", "case_path", "state", "started_at", "base_due_at",
+                 "due_at", "warn_at", "provisional", "paused_seconds", "pauses", "extended_days", "extension_state",
                  "warned_at", "met_at")
 PARTICIPANT_COLUMNS = ("id", "case_id", "unit_code", "role", "state", "added_at")
 
@@ -259,7 +259,7 @@ def _copy_rows(cur, *, scale, now, due, warn, seed, counties, log) -> dict[tuple
         for i in range(scale):
             case_id = i + 1
             county = county_of[i]
-            code, county_name, _ = counties[county]
+            code, county_name, path = counties[county]
             handling = rng.random() < 0.75
             extended = handling and rng.random() < 0.10
             span = (60 + (30 if extended else 0)) if handling else 15
@@ -298,11 +298,11 @@ def _copy_rows(cur, *, scale, now, due, warn, seed, counties, log) -> dict[tuple
                 clock_id += 1
                 acc_due = _end_of_day(today + timedelta(days=recv_day + 15))
                 acc_warn = _end_of_day(today + timedelta(days=recv_day + 12))
-                clock_buf.append(f"{clock_id}\t{case_id}\tacceptance\tpetition.acceptance\t{code}\tmet\t{received}\t"
+                clock_buf.append(f"{clock_id}\t{case_id}\tacceptance\tpetition.acceptance\t{code}\t{path}\tmet\t{received}\t"
                                  f"{acc_due}\t{acc_due}\t{acc_warn}\tf\t0\t[]\t0\t{NULL}\t{NULL}\t{start}\n")
             clock_id += 1
             name = "handling" if handling else "acceptance"
-            clock_buf.append(f"{clock_id}\t{case_id}\t{name}\tpetition.{name}\t{code}\trunning\t{start}\t{due_at}\t"
+            clock_buf.append(f"{clock_id}\t{case_id}\t{name}\tpetition.{name}\t{code}\t{path}\trunning\t{start}\t{due_at}\t"
                              f"{due_at}\t{warn_at}\tf\t0\t[]\t{30 if extended else 0}\t"
                              f"{'approved' if extended else NULL}\t{warned_at}\t{NULL}\n")
             part_buf.append(f"{case_id}\t{case_id}\t{code}\tlead\topen\t{received}\n")

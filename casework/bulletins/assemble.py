@@ -10,6 +10,7 @@ from casework.bulletins.figures import BUCKETS, CASE_KINDS, DISPOSALS
 from casework.bulletins.periods import Period
 from casework.cases.models import Case
 from casework.common.vocab import CATEGORIES, CATEGORY_NAMES, CHANNEL_NAMES, CHANNELS, KIND_NAMES
+from casework.sla.flags import overdue_case_ids, supervised_case_ids
 from casework.sla.models import CaseClock, Supervision
 from casework.units.models import Unit
 
@@ -132,6 +133,8 @@ def lists(*, session, unit: Unit, now: datetime, limit: int) -> dict:
         .outerjoin(level, level.c.case_id == Case.id)
         .where(Case.unit_path.startswith(unit.path, autoescape=True),
                sa.or_(Case.overdue.is_(True), Case.supervised.is_(True)),
+               # The flags have no index (see Case.overdue): the candidates come from two partial indexes.
+               sa.or_(Case.id.in_(overdue_case_ids(unit.path)), Case.id.in_(supervised_case_ids(unit.path))),
                Case.status.not_in(("closed", "not_accepted", "merged", "verified")))
         .order_by(due.c.due.asc().nulls_last(), Case.id).limit(limit * 2)).all()
     names = {rank: name for name, rank in LEVEL_RANK.items()}

@@ -28,16 +28,9 @@ class Case(Base):
         sa.CheckConstraint("anonymous = false OR kind <> 'petition'", name="petitions_are_named"),
         sa.UniqueConstraint("number", name="uq_cases_number"),
         sa.Index("ix_cases_unit_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"}),
-        # "Overdue / supervised cases under my unit" are the supervisors' daily lists: a few hundred rows among a
-        # province's tens of thousands. Small partial indexes; the price is that the sweep's flag update of a
-        # case is no longer a HOT update (docs/performance.md).
         # Which of a linked component's cases may the viewer see: id and unit_path from the index alone
         # (an index-only scan), not a heap read of each of up to thousands of random case rows.
         sa.Index("ix_cases_id_unit_path", "id", postgresql_include=["unit_path"]),
-        sa.Index("ix_cases_overdue_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"},
-                 postgresql_where=sa.text("overdue"), sqlite_where=sa.text("overdue")),
-        sa.Index("ix_cases_supervised_path", "unit_path", postgresql_ops={"unit_path": "varchar_pattern_ops"},
-                 postgresql_where=sa.text("supervised"), sqlite_where=sa.text("supervised")),
         sa.Index("ix_cases_person", "person_index", "category"),
         sa.Index("ix_cases_received_at", "received_at"),
         sa.Index("ix_cases_title_trgm", "title", postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"},
@@ -101,6 +94,10 @@ class Case(Base):
     reopen_count: Mapped[int] = mapped_column(default=0)
     cross_level: Mapped[bool] = mapped_column(default=False)  # 越级: logged above the territorial unit
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # leads: disposal decided
+    # No index may name these two: the sweep flips them on thousands of cases at once, and a change to an
+    # indexed column makes PostgreSQL write a new entry in every index of this wide table (two trigram GINs
+    # among them) instead of a HOT update. The overdue and supervised lists reach their cases through the
+    # breached clocks and open 督办, whose case_path follows the case (docs/performance.md).
     overdue: Mapped[bool] = mapped_column(default=False)
     supervised: Mapped[bool] = mapped_column(default=False)
     # Leads (问题线索): where the lead came from and whom it concerns. accused_key is a keyed

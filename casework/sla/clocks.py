@@ -64,7 +64,7 @@ def start_clock(*, session, case: Case, name: str, start: datetime, policies: Sl
         deadline = replace(deadline, due_at=due_at, provisional=False,
                            warn_at=warn_at(start, due_at, lead) if lead else None)
     clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=case.handling_unit,
-                      state="running", started_at=_utc(start), base_due_at=_utc(deadline.due_at),
+                      case_path=case.unit_path, state="running", started_at=_utc(start), base_due_at=_utc(deadline.due_at),
                       due_at=_utc(deadline.due_at), warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
                       provisional=deadline.provisional, paused_seconds=0, pauses=[], extended_days=0)
     session.add(clock)
@@ -133,6 +133,12 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
         # The clock runs on; it is now the new unit's to meet (a lead forwarded or taken over too).
         session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE))
                         .values(unit_code=case.handling_unit))
+        # A breached clock stays the unit's that missed it, but the overdue and supervised lists find the
+        # case by where it is now.
+        session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.met_at.is_(None))
+                        .values(case_path=case.unit_path))
+        session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
+                        .values(case_path=case.unit_path))
     if finished:
         for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
                                                                 CaseClock.state.in_(LIVE))):

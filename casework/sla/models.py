@@ -42,6 +42,10 @@ class CaseClock(Base):
         sa.Index("ix_case_clocks_provisional", "provisional",
                  sqlite_where=sa.text("provisional AND state IN ('running','paused')"),
                  postgresql_where=sa.text("provisional AND state IN ('running','paused')")),
+        # "Overdue cases under my unit": a case is overdue while one of its clocks is breached and not yet met.
+        sa.Index("ix_case_clocks_overdue_path", "case_path", postgresql_ops={"case_path": "varchar_pattern_ops"},
+                 postgresql_include=["case_id"], sqlite_where=sa.text("state = 'breached' AND met_at IS NULL"),
+                 postgresql_where=sa.text("state = 'breached' AND met_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +53,8 @@ class CaseClock(Base):
     name: Mapped[str] = mapped_column(sa.String(40))
     policy: Mapped[str] = mapped_column(sa.String(60))
     unit_code: Mapped[str] = mapped_column(sa.ForeignKey("units.code"))
+    # The case's unit_path, kept in step with it while the clock is not met (see follow_transition).
+    case_path: Mapped[str] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.String(12), default="running")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # base_due_at is the policy's answer; due_at adds pauses and an approved extension.
@@ -79,6 +85,10 @@ class Supervision(Base):
                  sqlite_where=sa.text("kind = 'auto'"), postgresql_where=sa.text("kind = 'auto'")),
         sa.Index("ix_supervisions_escalate", "escalate_at", sqlite_where=sa.text("state = 'open'"),
                  postgresql_where=sa.text("state = 'open'")),
+        # "Supervised cases under my unit": a case is supervised while a 督办 of it is open.
+        sa.Index("ix_supervisions_open_case_path", "case_path", postgresql_ops={"case_path": "varchar_pattern_ops"},
+                 postgresql_include=["case_id"], sqlite_where=sa.text("state = 'open'"),
+                 postgresql_where=sa.text("state = 'open'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,7 +97,9 @@ class Supervision(Base):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("supervisions.id"))
     kind: Mapped[str] = mapped_column(sa.String(8))
     unit_code: Mapped[str] = mapped_column(sa.ForeignKey("units.code"), index=True)
-    unit_path: Mapped[str] = mapped_column(sa.String(200))
+    unit_path: Mapped[str] = mapped_column(sa.String(200))  # the supervising unit's
+    # The case's unit_path, kept in step with it while the 督办 is open (see follow_transition).
+    case_path: Mapped[str] = mapped_column(sa.String(200))
     level: Mapped[str] = mapped_column(sa.String(16))
     target_unit: Mapped[str] = mapped_column(sa.ForeignKey("units.code"))
     reason: Mapped[str] = mapped_column(sa.String(1000))

@@ -110,10 +110,11 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         supervisor_code = sa.func.coalesce(parent.code, handler.code)
         inserted = session.execute(
             upsert_insert(session, sup).from_select(
-                ["case_id", "clock_id", "kind", "unit_code", "unit_path", "level", "target_unit", "reason", "state",
-                 "opened_at", "escalate_at"],
+                ["case_id", "clock_id", "kind", "unit_code", "unit_path", "case_path", "level", "target_unit", "reason",
+                 "state", "opened_at", "escalate_at"],
                 sa.select(clocks.c.case_id, clocks.c.id, sa.literal("auto"), supervisor_code,
-                          sa.func.coalesce(parent.path, handler.path), sa.func.coalesce(parent.level, handler.level),
+                          sa.func.coalesce(parent.path, handler.path), clocks.c.case_path,
+                          sa.func.coalesce(parent.level, handler.level),
                           clocks.c.unit_code, sa.literal("超期：") + clocks.c.name + sa.literal(" 未在期限内办理"),
                           sa.literal("open"), sa.literal(now, UTCDateTime()),
                           sa.literal(escalate_at, UTCDateTime()))
@@ -177,10 +178,10 @@ def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:
     escalate_at = _workdays_after(session, now, policies.reescalate_after_workdays)
     inserted = session.execute(
         upsert_insert(session, sup).from_select(
-            ["case_id", "clock_id", "parent_id", "kind", "unit_code", "unit_path", "level", "target_unit", "reason",
-             "state", "opened_at", "escalate_at"],
+            ["case_id", "clock_id", "parent_id", "kind", "unit_code", "unit_path", "case_path", "level", "target_unit",
+             "reason", "state", "opened_at", "escalate_at"],
             sa.select(sup.c.case_id, sup.c.clock_id, sup.c.id, sa.literal("auto"), parent.code, parent.path,
-                      parent.level, sup.c.target_unit, sa.literal("逐级督办：") + sup.c.reason, sa.literal("open"),
+                      sup.c.case_path, parent.level, sup.c.target_unit, sa.literal("逐级督办：") + sup.c.reason, sa.literal("open"),
                       sa.literal(now, UTCDateTime()), sa.literal(escalate_at, UTCDateTime()))
             .select_from(sup.join(current, current.code == sup.c.unit_code)
                          .join(parent, parent.code == current.parent_code))

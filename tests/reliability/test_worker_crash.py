@@ -49,7 +49,7 @@ def _insert_breaching(session, n: int) -> tuple[list[int], list[int]]:
     ) for i in range(n)])
     case_ids = list(session.scalars(sa.select(Case.id).where(Case.number.startswith(prefix)).order_by(Case.id)))
     session.execute(sa.insert(CaseClock), [dict(
-        case_id=cid, name="acceptance", policy="petition.acceptance", unit_code=UNIT, state="running",
+        case_id=cid, name="acceptance", policy="petition.acceptance", unit_code=UNIT, case_path=path, state="running",
         started_at=now - timedelta(days=20), base_due_at=now - timedelta(days=1), due_at=now - timedelta(days=1),
         warn_at=now - timedelta(days=4), provisional=False, paused_seconds=0, pauses=[], extended_days=0,
     ) for cid in case_ids])
