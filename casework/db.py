@@ -94,7 +94,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     # The app's queries are short lookups whose plan costs can look huge (an OR over a participants
     # subquery): PostgreSQL then spends up to a second compiling them with JIT to save milliseconds.
     # Analytic passes that gain from JIT may turn it on for their own transaction.
-    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
+    # Custom plans always: psycopg prepares a statement on its fifth run, and PostgreSQL's generic plan for
+    # "unit_path LIKE $1 || '%'" cannot use the prefix as an index range; the overdue list of a province then
+    # went from 2 ms to 250 ms from its tenth request on (bench/bench_reads.py). Planning costs ~0.1-1 ms.
+    kwargs.setdefault("connect_args", {"options": "-c jit=off -c plan_cache_mode=force_custom_plan"})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
