@@ -125,6 +125,36 @@ def users_create(app, username, role, unit_code, password_stdin, password) -> No
     click.echo(f"created user {user.username} ({user.role} at {user.unit_code})")
 
 
+@users_group.command("disable")
+@click.option("--username", required=True)
+@with_app
+def users_disable(app, username) -> None:
+    """Disable an account: its tokens and API key stop working on their next request."""
+    _set_active(username, False)
+
+
+@users_group.command("enable")
+@click.option("--username", required=True)
+@with_app
+def users_enable(app, username) -> None:
+    """Re-enable a disabled account (it logs in again; old tokens stay revoked)."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    import sqlalchemy as sa
+
+    from casework.auth.models import User
+    from casework.auth.service import revoke_tokens
+
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == username.lower()))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    user.is_active = active
+    revoke_tokens(session=db.session, user=user)
+    click.echo(f"{'enabled' if active else 'disabled'} user {user.username}")
+
+
 # -- sla ---------------------------------------------------------------------
 @main.group("sla")
 def sla_group() -> None:

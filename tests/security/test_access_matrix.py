@@ -55,6 +55,10 @@ EXPECTED = {
     # An admin creates users in its own subtree only.
     ("POST", "/api/v1/users"): only(("admin",), (201, 201, 403, 403, 403), REFUSED),
     ("POST", "/api/v1/users/{user_id}/api-key"): only(("admin",), (201, 201, 404, 404, 404), REFUSED),
+    # Account administration stays inside the admin's subtree; anyone may change its own password.
+    ("GET", "/api/v1/users"): only(("admin",), IN_SCOPE, REFUSED),
+    ("PATCH", "/api/v1/users/{user_id}"): only(("admin",), (200, 200, 404, 404, 404), REFUSED),
+    ("POST", "/api/v1/auth/password"): everyone(204, 204, 204, 204, 204),
     # The unit tree is public to any user.
     ("GET", "/api/v1/units"): everyone(200, 200, 200, 200, 200),
     ("GET", "/api/v1/units/{code}"): everyone(200, 200, 200, 200, 200),
@@ -226,11 +230,19 @@ def request(world: World, route, owner: str, role: str, unit: str):
         return c.post(f"/api/v1/users/{world.user('clerk', owner).id}/api-key", headers=h), None
     if route == ("POST", "/api/v1/auth/logout"):
         return c.post(path, headers=h), None
+    if route == ("PATCH", "/api/v1/users/{user_id}"):
+        target = world.make_user(role="clerk", unit=owner)[0]  # a throwaway: the world's callers stay enabled
+        return c.patch(f"/api/v1/users/{target.id}", json={"is_active": False}, headers=h), None
+    if route == ("POST", "/api/v1/auth/password"):
+        _, own = world.make_user(role=role, unit=unit)  # the change ends its sessions: a caller of its own
+        body = {"current_password": DEFAULT_PASSWORD, "new_password": f"new-pass-{world.serial():04d}"}
+        return c.post(path, json=body, headers=own), None
     # The GETs: fill in the path, and say which id a list must or must not show.
     listed = {"/api/v1/cases": lambda: world.case(owner)["id"],
               "/api/v1/rectifications/ledger": lambda: world.item(owner)[0],
               "/api/v1/notifications": lambda: world.notification(owner),
-              "/api/v1/bulletins": lambda: world.bulletin(owner)}
+              "/api/v1/bulletins": lambda: world.bulletin(owner),
+              "/api/v1/users": lambda: world.user("clerk", owner).id}
     if path in listed:
         listed_id = listed[path]()  # made first, so the list could show it
         return c.get(path, query_string={"page_size": 200}, headers=h), listed_id

@@ -45,8 +45,16 @@ def _logout(client, session, user, headers):
 
 
 def _disable(client, session, user, headers):
-    user.is_active = False
-    session.commit()
+    _, admin = admin_headers()
+    r = client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin)
+    assert r.status_code == 200 and r.get_json()["is_active"] is False, r.get_json()
+
+
+def admin_headers(unit: str = "100000"):
+    from tests.factories import UserFactory, auth_headers
+
+    admin = UserFactory(role="admin", unit_code=unit)
+    return admin, auth_headers(admin)
 
 
 @pytest.mark.parametrize("revoke", [_logout, _disable], ids=["logout", "user disabled"])
@@ -70,8 +78,7 @@ def test_disabling_a_user_also_revokes_its_api_key(client, session, make_user):
     _, admin = make_user(role="admin", unit="360000")
     key = client.post(f"/api/v1/users/{target.id}/api-key", headers=admin).get_json()["api_key"]
     assert user_for_api_key(session=session, key=key).id == target.id
-    target.is_active = False
-    session.commit()
+    assert client.patch(f"/api/v1/users/{target.id}", json={"is_active": False}, headers=admin).status_code == 200
     assert user_for_api_key(session=session, key=key) is None
 
 
