@@ -41,7 +41,11 @@ def run_worker(*, queues: list[str] | None = None, burst: bool = False) -> bool:
             while True:
                 worker = _Worker([Queue(name, connection=conn) for name in (queues or ALL)], connection=conn)
                 try:
-                    worked = worker.work(burst=burst, with_scheduler=False) or worked
+                    # with_scheduler: RQ's scheduler moves jobs whose retry waits out a backoff interval (webhooks,
+                    # and jobs retried after their worker died) back onto their queue when it has passed;
+                    # without one they would wait forever. It takes a lock per queue, so one worker of many
+                    # runs it; a burst worker enqueues what is due once, at its start.
+                    worked = worker.work(burst=burst, with_scheduler=True) or worked
                 except (redis.ConnectionError, redis.TimeoutError):
                     if burst:
                         raise

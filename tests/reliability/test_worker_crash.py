@@ -59,11 +59,11 @@ def _insert_breaching(session, n: int) -> tuple[list[int], list[int]]:
     return case_ids, clock_ids
 
 
-def _start_worker(log: Path) -> subprocess.Popen:
+def _start_worker(log: Path, queue: str = "sla") -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=DATABASE_URL, REDIS_URL=redis_store.url_for_children())
     env.pop("CASEWORK_ENV", None)
     # Its own process group, so the kill takes the work horse RQ forks for the job as well.
-    return subprocess.Popen([sys.executable, "-m", "casework.cli", "worker", "--burst", "sla"], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "casework.cli", "worker", "--burst", queue], cwd=ROOT, env=env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -113,23 +113,29 @@ def _kill_group(proc: subprocess.Popen, horses: list[int] = ()) -> None:
         time.sleep(0.05)
 
 
-def _hold_sweep_lock(engine, clock_id: int):
-    """A connection holding what the sweep's breach UPDATE must wait for."""
+# The row a job's write must wait for, per table (fixed statements: nothing here is built from values).
+_LOCK_ROW = {"case_clocks": "SELECT id FROM case_clocks WHERE id = :id FOR UPDATE",
+             "bulletins": "SELECT id FROM bulletins WHERE id = :id FOR UPDATE"}
+_WAITING_ON = {"case_clocks": "%UPDATE case_clocks%", "bulletins": "%UPDATE bulletins%"}
+
+
+def _hold_lock(engine, table: str, row_id: int):
+    """A connection holding what the job's UPDATE of ``table`` must wait for."""
     conn = engine.connect()
     if IS_POSTGRES:
-        conn.execute(sa.text("SELECT id FROM case_clocks WHERE id = :id FOR UPDATE"), {"id": clock_id})
+        conn.execute(sa.text(_LOCK_ROW[table]), {"id": row_id})
     else:
         conn.execute(sa.text("SELECT 1"))  # the engine begins with BEGIN IMMEDIATE: the database write lock
     return conn
 
 
-def _sweep_is_waiting(engine) -> bool:
+def _is_waiting(engine, table: str) -> bool:
     if not IS_POSTGRES:
         return True  # SQLite cannot show a waiting writer; the job's STARTED state is what we have
     with engine.connect() as conn:
         return bool(conn.scalar(sa.text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE case_clocks%'")))
+            "AND wait_event_type = 'Lock' AND query ILIKE :pattern"), {"pattern": _WAITING_ON[table]}))
 
 
 @pytest.mark.timeout(150)
@@ -144,12 +150,12 @@ def test_worker_killed_mid_sweep_then_next_sweep_completes_once(committed_sessio
     lock = None
     try:
         # 1. A worker takes the sweep job and is killed while the job runs.
-        lock = _hold_sweep_lock(pg_engine, clock_ids[len(clock_ids) // 2])
+        lock = _hold_lock(pg_engine, "case_clocks", clock_ids[len(clock_ids) // 2])
         doomed = queue.enqueue("workers.jobs.sla_sweep", job_id="sweep-killed", job_timeout=120)
         log1 = tmp_path / "worker1.log"
         procs.append(_start_worker(log1))
         _wait(lambda: doomed.get_status(refresh=True) == JobStatus.STARTED, "the sweep job to start", procs[0], log1)
-        _wait(lambda: _sweep_is_waiting(pg_engine), "the sweep to wait on the held lock", procs[0], log1)
+        _wait(lambda: _is_waiting(pg_engine, "case_clocks"), "the sweep to wait on the held lock", procs[0], log1)
         time.sleep(0.3 if IS_POSTGRES else 1.0)
         horses = _children(procs[0].pid)
         assert horses, "the job runs in a forked work horse"
@@ -218,4 +224,90 @@ def test_worker_killed_mid_sweep_then_next_sweep_completes_once(committed_sessio
         session.execute(sa.delete(Supervision).where(Supervision.case_id.in_(case_ids)))
         session.execute(sa.delete(CaseClock).where(CaseClock.case_id.in_(case_ids)))
         session.execute(sa.delete(Case).where(Case.id.in_(case_ids)))
+        session.commit()
+
+
+@pytest.mark.timeout(150)
+def test_worker_killed_mid_bulletin_build_then_rq_retries_it_once(committed_session, redis_client, pg_engine,
+                                                                  tmp_path):
+    """The build is killed while it writes its figures; RQ's abandoned-job handling retries it with its backoff,
+    and the retry builds the bulletin once: one version, done, with its figures."""
+    from rq.registry import StartedJobRegistry
+
+    from casework.bulletins.models import Bulletin
+    from casework.bulletins.service import request_build
+    from casework.outbox.service import _retry_for, relay_once
+
+    session = committed_session
+    outbox_before = session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+    first_retry = _retry_for("workers.jobs.build_bulletin").intervals[0]
+    now = utcnow()
+    bulletin, job_id = request_build(session=session, unit_code=UNIT, kind="month",
+                                     start=(now - timedelta(days=40)).date().replace(day=1), actor=None, now=now)
+    bulletin_id = bulletin.id
+    session.commit()
+    queue = Queue("reports", connection=redis_client)
+    procs: list[subprocess.Popen] = []
+    lock = None
+    try:
+        assert relay_once(session=session, redis=redis_client) >= 1  # the outbox row becomes the RQ job
+        session.commit()
+        job = queue.fetch_job(job_id)
+        assert job is not None and job.retries_left == _retry_for("workers.jobs.build_bulletin").max
+
+        # 1. A worker takes the build and is killed while it waits to write the figures.
+        lock = _hold_lock(pg_engine, "bulletins", bulletin_id)
+        log1 = tmp_path / "worker1.log"
+        procs.append(_start_worker(log1, "reports"))
+        _wait(lambda: job.get_status(refresh=True) == JobStatus.STARTED, "the build to start", procs[0], log1)
+        _wait(lambda: _is_waiting(pg_engine, "bulletins"), "the build to wait on the held lock", procs[0], log1)
+        horses = _children(procs[0].pid)
+        assert horses, "the job runs in a forked work horse"
+        _kill_group(procs[0], horses)
+        lock.rollback()
+        lock.close()
+        lock = None
+        time.sleep(0.5)
+        session.expire_all()
+        killed = session.get(Bulletin, bulletin_id)
+        assert (killed.state, killed.figures, killed.built_at) == ("queued", None, None)  # nothing half-built
+        session.rollback()
+        assert job.get_status(refresh=True) == JobStatus.STARTED  # abandoned: nobody finished or failed it
+
+        # 2. RQ's abandoned-job handling, as a worker's maintenance runs it once the dead worker's execution
+        # has expired (the time is passed in rather than waited for): a retry, after its backoff interval.
+        StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 24 * 3600)
+        assert job.get_status(refresh=True) == JobStatus.SCHEDULED
+        time.sleep(first_retry + 0.5)
+
+        # 3. A fresh worker (its scheduler enqueues the due retry) builds it.
+        log2 = tmp_path / "worker2.log"
+        procs.append(_start_worker(log2, "reports"))
+        procs[1].wait(timeout=90)
+        assert procs[1].returncode == 0, log2.read_text()[-3000:]
+        assert job.get_status(refresh=True) == JobStatus.FINISHED, log2.read_text()[-3000:]
+        session.expire_all()
+        built = session.get(Bulletin, bulletin_id)
+        assert built.state == "done" and built.figures and built.built_at is not None
+        same_period = session.scalars(sa.select(Bulletin.id).where(
+            Bulletin.unit_code == UNIT, Bulletin.period == "month", Bulletin.period_start == built.period_start,
+            Bulletin.id >= bulletin_id)).all()
+        assert same_period == [bulletin_id]  # built once, no second version
+        built_at = built.built_at
+        session.rollback()
+
+        # 4. Run again (a late duplicate delivery of the job): the built bulletin stays as it was.
+        assert jobs.build_bulletin(bulletin_id=bulletin_id) == "done"
+        session.expire_all()
+        assert session.get(Bulletin, bulletin_id).built_at == built_at
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                _kill_group(proc)
+        if lock is not None:
+            lock.rollback()
+            lock.close()
+        session.rollback()
+        session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id > outbox_before))
+        session.execute(sa.delete(Bulletin).where(Bulletin.id == bulletin_id))
         session.commit()
