@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from casework.cases.events import GENESIS, event_hash, verify_all
 from casework.cases.models import Case, CaseEvent
 from tests.cases.conftest import complaint_body, make_id_number, petition_body
-from tests.cases.test_concurrency import CommittedRows
+from tests.reliability.test_concurrency import CommittedRows
 
 
 def _build_cases(clerk, intake, act) -> list[dict]:
