@@ -216,16 +216,15 @@ def loadgen(spec: dict) -> dict:
 
 
 def conninfo(sctx: Context) -> str:
-    """psycopg's conninfo for the baselines, with the app's session settings (casework.db.make_engine: JIT,
-    plan cache mode)."""
+    """psycopg's conninfo for the baselines, with the app's session settings (casework.db.make_engine: JIT).
+    Whether a baseline prepares its statements is the load generator's choice (bench/loadgen.py)."""
     from urllib.parse import quote
 
     from bench.datagen import _conninfo
 
     with sctx.engine.connect() as conn:  # an engine of make_engine's, so its sessions are the app's
         jit = conn.exec_driver_sql("SHOW jit").scalar()
-        plans = conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
-    return _conninfo(sctx.database_url) + "?options=" + quote(f"-c jit={jit} -c plan_cache_mode={plans}")
+    return _conninfo(sctx.database_url) + "?options=" + quote(f"-c jit={jit}")
 
 
 def count_created(sctx: Context, scale: int, user_ids: list[int]) -> int:

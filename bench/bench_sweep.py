@@ -282,7 +282,7 @@ def run_sweep(ctx: Context) -> BenchResult:
                passed=sweep_s < SWEEP_TARGET_S),
         Figure("sweep ÷ hand-written UPDATE", ratio, "x", target=f"≤ {RATIO_TARGET:g}×", passed=ratio <= RATIO_TARGET),
         Figure(f"hand-written breach UPDATE, median of {ctx.repeat}", base_s, "s"),
-        Figure("sweep ÷ the same writes by hand in one statement", sweep_s / same["same_writes_median_s"], "x",
+        Figure("sweep, against the same writes by hand in one statement", sweep_s, "s",
                baseline=same["same_writes_median_s"], baseline_name="one data-modifying WITH statement",
                note="context: the sweep's overhead over SQL alone for its writes; not the target's baseline"),
         Figure("the same writes by hand: rows written (warned, breached, cases, 督办, notifications)", sum(sw.values()),

@@ -94,10 +94,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     # The app's queries are short lookups whose plan costs can look huge (an OR over a participants
     # subquery): PostgreSQL then spends up to a second compiling them with JIT to save milliseconds.
     # Analytic passes that gain from JIT may turn it on for their own transaction.
-    # Custom plans always: psycopg prepares a statement on its fifth run, and PostgreSQL's generic plan for
-    # "unit_path LIKE $1 || '%'" cannot use the prefix as an index range; the overdue list of a province then
-    # went from 2 ms to 250 ms from its tenth request on (bench/bench_reads.py). Planning costs ~0.1-1 ms.
-    kwargs.setdefault("connect_args", {"options": "-c jit=off -c plan_cache_mode=force_custom_plan"})
+    # No server-side prepared statements: psycopg prepares a statement on its fifth run, and PostgreSQL's
+    # generic plan for "unit_path LIKE $1 || '%'" cannot use the prefix as an index range; the overdue list
+    # of a province went from 2 ms to 250 ms from its tenth request on (bench/bench_reads.py). Each statement
+    # is planned with its values instead (~0.1-1 ms). Not plan_cache_mode=force_custom_plan: that also
+    # re-plans PostgreSQL's own cached foreign-key checks for every row, and made the sweep's INSERTs 2x slower.
+    kwargs.setdefault("connect_args", {"options": "-c jit=off", "prepare_threshold": None})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
