@@ -6,7 +6,6 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
-from werkzeug.routing import IntegerConverter
 
 from config import BaseConfig, config_for
 
@@ -15,11 +14,6 @@ class IdConverter(IntegerConverter):
     """``<int:...>`` limited to 1 .. 2**31-1, what an id column can hold."""
 
     def __init__(self, map, fixed_digits=0, min=1, max=2**31 - 1, signed=False):  # noqa: A002 - werkzeug's names
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
-class Int32Converter(IntegerConverter):
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 (werkzeug's names)
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
@@ -36,8 +30,6 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.json.default = json_default
-    # Ids beyond a 32-bit integer cannot exist; the URL does not match (404) instead of the database erroring.
-    app.url_map.converters["int"] = Int32Converter
     # Before any route: ids in URLs are 32-bit columns on PostgreSQL. A larger one matched <int:> and reached the
     # database as a 500 (found by schemathesis); now the router answers 404, and OpenAPI documents the range.
     app.url_map.converters["int"] = IdConverter
@@ -45,7 +37,22 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
+    register_proxy(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind N reverse proxies, take the client address from the last N X-Forwarded-For hops.
+
+    Login throttling counts failures per client address; behind a proxy every request would come from the
+    proxy's address, one shared limit for the whole country. Off (0) unless configured: trusting the header
+    without a proxy that sets it would let any client choose its address.
+    """
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def database_url(app: Flask) -> str:

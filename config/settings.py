@@ -22,6 +22,13 @@ def instance_dir() -> Path:
     return Path(os.environ.get("CASEWORK_INSTANCE") or Path.cwd() / "instance").resolve()
 
 
+def _count(name: str, value: str) -> int:
+    """A small non-negative whole number from the environment; anything else stops the start-up."""
+    if not value.strip().isdigit() or int(value) > 10:
+        raise ValueError(f"{name} must be a whole number from 0 to 10, not {value!r}")
+    return int(value)
+
+
 class BaseConfig:
     ENV_NAME = "base"
     TESTING = False
@@ -59,6 +66,7 @@ class BaseConfig:
         self.ROUTING_RULES_FILE = env.get("CASEWORK_ROUTING_RULES") or self.ROUTING_RULES_FILE
         self.SLA_POLICIES_FILE = env.get("CASEWORK_SLA_POLICIES") or self.SLA_POLICIES_FILE
         self.EVIDENCE_DIR = env.get("CASEWORK_EVIDENCE_DIR") or str(instance_dir() / "evidence")
+        self.TRUSTED_PROXIES = _count("CASEWORK_TRUSTED_PROXIES", env.get("CASEWORK_TRUSTED_PROXIES", "0"))
 
     @property
     def embedded_database(self) -> bool:

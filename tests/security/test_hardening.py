@@ -117,6 +117,38 @@ def test_failed_logins_are_counted_in_redis_per_username_and_address(client, mak
     assert redis_client.get(user_key) is None and int(redis_client.get(addr_key)) == 3
 
 
+def test_login_throttling_behind_a_proxy(client, make_user, redis_client, app, monkeypatch):
+    from casework.app import register_proxy
+
+    user, _ = make_user()
+    forwarded = {"X-Forwarded-For": "203.0.113.5"}
+
+    def fail(addr: str) -> None:
+        r = client.post("/api/v1/auth/token", json={"username": user.username, "password": "wrong-password"},
+                        headers=forwarded, environ_base={"REMOTE_ADDR": addr})
+        assert r.status_code == 401
+
+    # No proxy configured: the header is the client's to write, so it is ignored.
+    fail("10.9.0.1")
+    assert redis_client.get(ratelimit_key("addr", "10.9.0.1")) is not None
+    assert redis_client.get(ratelimit_key("addr", "203.0.113.5")) is None
+    # One trusted proxy (10.9.0.2): the client is the hop it forwarded for, not the proxy.
+    monkeypatch.setattr(app, "wsgi_app", app.wsgi_app)  # restored after the test
+    monkeypatch.setitem(app.config, "TRUSTED_PROXIES", 1)
+    register_proxy(app)
+    fail("10.9.0.2")
+    fail("10.9.0.2")
+    assert int(redis_client.get(ratelimit_key("addr", "203.0.113.5"))) == 2
+    assert redis_client.get(ratelimit_key("addr", "10.9.0.2")) is None
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "11", "1.5", ""])
+def test_trusted_proxies_must_be_a_small_count(monkeypatch, value):
+    monkeypatch.setenv("CASEWORK_TRUSTED_PROXIES", value)
+    with pytest.raises(ValueError, match="CASEWORK_TRUSTED_PROXIES"):
+        config_for("development")
+
+
 # --- headers and the Content-Security-Policy -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,status", [
