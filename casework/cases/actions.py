@@ -54,6 +54,22 @@ def after_transition(fn: Callable[[ActionContext, str, str], None]):
     return fn
 
 
+# Whether an action can succeed on what the answer already holds (the case and its clocks), so that
+# allowed_actions does not offer what the action's handler would refuse (a reply with no open 督办).
+_AVAILABLE: dict[str, Callable[[Case, list[dict]], bool]] = {}
+
+
+def available_when(*actions: str):
+    """Register the data check of ``actions`` for allowed_actions: ``fn(case, clocks) -> bool``."""
+
+    def register(fn):
+        for action in actions:
+            _AVAILABLE[action] = fn
+        return fn
+
+    return register
+
+
 def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], actor: User,
                  expected_version: int | None, now: datetime | None = None) -> Case:
     """Apply ``action`` to the case as ``actor``; raises 404/403/409/422 domain errors."""
@@ -119,12 +135,15 @@ def _no_effect(ctx: ActionContext) -> None:
         ctx.event_params["note"] = ctx.params["note"]
 
 
-def allowed_actions(*, case: Case, viewer: User) -> list[str]:
-    """What ``viewer`` may do to ``case`` now (the table, minus guards known without parameters)."""
+def allowed_actions(*, case: Case, viewer: User, clocks: list[dict] | None = None) -> list[str]:
+    """What ``viewer`` may do to ``case`` now (the table, minus guards known without parameters; with the case's
+    ``clocks``, also minus actions whose data check fails)."""
     register_plugins()
     allowed = workflow_for(case.kind).allowed(case.status, viewer.role, relations_of(viewer, case))
     if case.returns_blocked and "return" in allowed:
         allowed.remove("return")
     if case.is_final and "reopen" in allowed:
         allowed.remove("reopen")
+    if clocks is not None:
+        allowed = [a for a in allowed if a not in _AVAILABLE or _AVAILABLE[a](case, clocks)]
     return allowed

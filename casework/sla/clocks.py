@@ -170,7 +170,7 @@ def start_intake_clocks(*, session, case: Case) -> None:
 
 _SHOWN = (CaseClock.name, CaseClock.policy, CaseClock.state, CaseClock.started_at, CaseClock.due_at,
           CaseClock.warn_at, CaseClock.met_at, CaseClock.breached_at, CaseClock.provisional, CaseClock.paused_at,
-          CaseClock.extended_days, CaseClock.unit_code)
+          CaseClock.extended_days, CaseClock.extension_state, CaseClock.unit_code)
 
 
 @clock_provider
@@ -190,5 +190,6 @@ def clocks_by_case(*, session, case_ids: list[int]) -> dict[int, list[dict]]:
         out.setdefault(r.case_id, []).append({
             "name": r.name, "policy": r.policy, "state": r.state, "started_at": r.started_at, "due_at": r.due_at,
             "warn_at": r.warn_at, "met_at": r.met_at, "breached_at": r.breached_at, "provisional": r.provisional,
-            "paused_at": r.paused_at, "extended_days": r.extended_days, "unit": r.unit_code})
+            "paused_at": r.paused_at, "extended_days": r.extended_days, "unit": r.unit_code,
+            "extension_state": r.extension_state})  # not shown (ClockSchema): allowed_actions reads it
     return out

@@ -5,7 +5,7 @@ from datetime import datetime, time, timezone
 
 import sqlalchemy as sa
 
-from casework.cases.actions import ActionContext, handles
+from casework.cases.actions import ActionContext, available_when, handles
 from casework.cases.calendar_source import current_calendar
 from casework.notifications.service import notify
 from casework.problem import Invalid
@@ -69,6 +69,32 @@ def reply_supervision(ctx: ActionContext) -> None:
     for sup in open_:
         sup.reply_text, sup.replied_at = text, ctx.now
     ctx.event_params.update(supervisions=[s.id for s in open_], text=text)
+
+
+@available_when("reply_supervision")
+def _supervision_open(case, clocks: list[dict]) -> bool:
+    return bool(case.supervised)
+
+
+def _extendable_shown(clocks: list[dict]) -> dict | None:
+    """The clock _extendable_clock would pick, among the clocks a case answer shows."""
+    for name in sorted(policies_for_app().extension_clocks):
+        for clock in clocks:
+            if clock["name"] == name and clock["state"] in ("running", "paused"):
+                return clock
+    return None
+
+
+@available_when("request_extension")
+def _extension_requestable(case, clocks: list[dict]) -> bool:
+    clock = _extendable_shown(clocks)
+    return clock is not None and clock.get("extension_state") is None
+
+
+@available_when("approve_extension", "deny_extension")
+def _extension_pending(case, clocks: list[dict]) -> bool:
+    clock = _extendable_shown(clocks)
+    return clock is not None and clock.get("extension_state") == "requested"
 
 
 def _extendable_clock(ctx: ActionContext):

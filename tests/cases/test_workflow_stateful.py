@@ -17,6 +17,8 @@ from casework import clock
 from casework.cases.events import verify_events
 from casework.cases.models import Case, CaseEvent, CaseParticipant
 from casework.extensions import db
+from casework.sla.models import CaseClock, Supervision
+from casework.sla.policies import policies_for_app
 from casework.units.models import Unit
 from casework.workflow.definitions import workflow_for
 from casework.workflow.engine import PRIOR, STAY
@@ -98,6 +100,11 @@ class WorkflowMachine(RuleBasedStateMachine):
         expected = sup.permitted_actions(workflow, state["status"], role, self.relations(unit, state))
         expected -= {"return"} if state["returns_blocked"] else set()
         expected -= {"reopen"} if state["is_final"] else set()
+        # ... and minus what the case's data already rules out: a reply with no open 督办, an extension
+        # request without an extendable running clock or after its one request, a decision with none pending.
+        expected -= set() if state["open_supervision"] else {"reply_supervision"}
+        expected -= set() if state["extension"] == "none yet" else {"request_extension"}
+        expected -= set() if state["extension"] == "requested" else {"approve_extension", "deny_extension"}
         assert set(view.get_json()["allowed_actions"]) == expected, (actor, state["status"], view.get_json())
         care = data.draw(st.integers(0, 9), label="care")  # 0-6 careful, 7-8 forgets a field, 9 odd values
         params = sup.valid_params(data.draw, action, role=role, actor_unit=unit, state=state, chains=self.chains,
@@ -228,8 +235,15 @@ class WorkflowMachine(RuleBasedStateMachine):
         parts = db.session.execute(sa.select(CaseParticipant.unit_code, CaseParticipant.role, CaseParticipant.state)
                                    .where(CaseParticipant.case_id == case_id)).all()
         events = db.session.scalar(sa.select(sa.func.count()).where(CaseEvent.case_id == case_id))
+        open_supervision = db.session.scalar(sa.select(sa.func.count()).where(
+            Supervision.case_id == case_id, Supervision.state == "open")) > 0
+        extendable = db.session.execute(sa.select(CaseClock.extension_state).where(
+            CaseClock.case_id == case_id, CaseClock.name.in_(policies_for_app().extension_clocks),
+            CaseClock.state.in_(("running", "paused"))).order_by(CaseClock.name)).first()
+        extension = "no clock" if extendable is None else (extendable[0] or "none yet")
         return dict(row._mapping, events=events, participants=sorted(map(tuple, parts)),
-                    open_co={u for u, role, st_ in parts if role == "co" and st_ == "open"})
+                    open_co={u for u, role, st_ in parts if role == "co" and st_ == "open"},
+                    open_supervision=open_supervision, extension=extension)
 
     def relations(self, actor_unit: str, state: dict) -> frozenset[str]:
         return sup.expected_relations(actor_unit=actor_unit, status=state["status"],

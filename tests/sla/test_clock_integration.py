@@ -184,3 +184,24 @@ def test_extension_denied_needs_reason(client, make_user):
     assert at(handling["due_at"]) == due_end_of(2026, 11, 30) and handling["extended_days"] == 0
     # A denied request used up the clock's one request.
     act_at(client, when, clerk, denied, "request_extension", expect=422, days=10, reason="再申请")
+
+
+def test_extension_and_reply_actions_are_offered_only_when_they_can_succeed(client, make_user):
+    _, clerk = make_user(role="clerk", unit="360827")
+    _, city = make_user(role="supervisor", unit="360800")
+
+    def offered(headers, case_id) -> set[str]:
+        return set(client.get(f"/api/v1/cases/{case_id}", headers=headers).get_json()["allowed_actions"])
+
+    case = _accepted_case(client, clerk)
+    assert "request_extension" in offered(clerk, case["id"])
+    assert not {"approve_extension", "deny_extension"} & offered(city, case["id"])  # nothing asked yet
+    assert "reply_supervision" not in offered(clerk, case["id"])  # no 督办 to answer
+    requested = act_at(client, bj(2026, 11, 10), clerk, case, "request_extension", days=10, reason="需要多部门核查")
+    assert "request_extension" not in offered(clerk, case["id"])  # one request per clock
+    assert {"approve_extension", "deny_extension"} <= offered(city, case["id"])
+    supervised = act_at(client, bj(2026, 11, 11), city, requested, "supervise", reason="请加快办理")
+    assert "reply_supervision" in offered(clerk, case["id"])
+    act_at(client, bj(2026, 11, 12), city, supervised, "deny_extension", reason="不符合延期条件")
+    assert not {"approve_extension", "deny_extension"} & offered(city, case["id"])  # decided
+    assert "request_extension" not in offered(clerk, case["id"])  # the one request was used
