@@ -138,6 +138,18 @@ def _is_waiting(engine, table: str) -> bool:
             "AND wait_event_type = 'Lock' AND query ILIKE :pattern"), {"pattern": _WAITING_ON[table]}))
 
 
+def _stop_all(procs: list[subprocess.Popen], lock, session, outbox_before: int) -> None:
+    """A test's teardown: no worker left running, no lock held, and the outbox rows it made gone."""
+    for proc in procs:
+        if proc.poll() is None:
+            _kill_group(proc)
+    if lock is not None:
+        lock.rollback()
+        lock.close()
+    session.rollback()
+    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id > outbox_before))
+
+
 @pytest.mark.timeout(150)
 def test_worker_killed_mid_sweep_then_next_sweep_completes_once(committed_session, redis_client, pg_engine,
                                                                  tmp_path):
@@ -211,14 +223,7 @@ def test_worker_killed_mid_sweep_then_next_sweep_completes_once(committed_sessio
         assert Counter(i for i in queued if i in mine) == Counter(mine)
         assert set(session.scalars(sa.select(Case.overdue).where(Case.id.in_(case_ids)))) == {True}
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                _kill_group(proc)
-        if lock is not None:
-            lock.rollback()
-            lock.close()
-        session.rollback()
-        session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id > outbox_before))
+        _stop_all(procs, lock, session, outbox_before)
         session.execute(sa.delete(Notification).where(Notification.case_id.in_(case_ids)))
         session.execute(sa.update(Supervision).where(Supervision.case_id.in_(case_ids)).values(parent_id=None))
         session.execute(sa.delete(Supervision).where(Supervision.case_id.in_(case_ids)))
@@ -301,13 +306,6 @@ def test_worker_killed_mid_bulletin_build_then_rq_retries_it_once(committed_sess
         session.expire_all()
         assert session.get(Bulletin, bulletin_id).built_at == built_at
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                _kill_group(proc)
-        if lock is not None:
-            lock.rollback()
-            lock.close()
-        session.rollback()
-        session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id > outbox_before))
+        _stop_all(procs, lock, session, outbox_before)
         session.execute(sa.delete(Bulletin).where(Bulletin.id == bulletin_id))
         session.commit()
