@@ -67,3 +67,55 @@ def test_upgrade_matches_models_and_downgrade_roundtrip():
         assert _diff(url) == []
     finally:
         _drop(name)
+
+
+def _fill(engine, table: str, values: dict) -> None:
+    """INSERT one row, every other NOT NULL column without a default filled by its type (the schema of the
+    revision under test, read from the database, not from today's models)."""
+    columns = [c for c in sa.inspect(engine).get_columns(table)
+               if c["name"] not in values and not c["nullable"] and c.get("default") is None
+               and c.get("autoincrement") is not True and c["name"] != "id"]
+    row = dict(values)
+    for c in columns:
+        kind = type(c["type"]).__name__.lower()
+        row[c["name"]] = (1 if "int" in kind else False if "bool" in kind else "2026-01-01T00:00:00+00:00"
+                          if "time" in kind or "date" in kind else "[]" if "json" in kind else "x")
+    table_ = sa.table(table, *(sa.column(k) for k in row))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table_).values(row))
+
+
+def test_0012_fills_case_path_from_the_case():
+    """Clocks and 督办 that exist before 0012 get their case's unit_path; the overdue list relies on it."""
+    url, name = _fresh_url()
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "0011")
+        engine = make_engine(url)
+        path = "100000/360827/"  # a county straight under the ministry is enough here
+        _fill(engine, "units", {"code": "100000", "name": "民政部", "level": "ministry", "kind": "civil_affairs",
+                                "path": "100000/", "parent_code": None, "depth": 0})
+        _fill(engine, "units", {"code": "360827", "name": "遂川县", "level": "county", "kind": "civil_affairs",
+                                "path": path, "parent_code": "100000", "depth": 1})
+        _fill(engine, "cases", {"id": 7, "number": "XF-360827-2026-000007", "kind": "petition",
+                                "status": "registered", "region": "360827", "handling_unit": "360827",
+                                "registering_unit": "360827", "unit_path": path, "people_count": 1, "version": 1,
+                                "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
+        _fill(engine, "case_clocks", {"id": 70, "case_id": 7, "unit_code": "360827", "state": "breached",
+                                      "breached_at": "2026-01-02T00:00:00+00:00", "paused_at": None,
+                                      "extended_days": 0, "pauses": "[]"})
+        _fill(engine, "supervisions", {"id": 700, "case_id": 7, "clock_id": 70, "kind": "auto", "state": "open",
+                                       "unit_code": "360827", "target_unit": "360827", "closed_at": None})
+        engine.dispose()
+        command.upgrade(cfg, "0012")
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT case_path FROM case_clocks WHERE id = 70")).scalar_one() == path
+            assert conn.execute(sa.text("SELECT case_path FROM supervisions WHERE id = 700")).scalar_one() == path
+        engine.dispose()
+        command.downgrade(cfg, "0011")  # and back: the case flags' indexes return
+        engine = make_engine(url)
+        assert "ix_cases_overdue_path" in {i["name"] for i in sa.inspect(engine).get_indexes("cases")}
+        engine.dispose()
+    finally:
+        _drop(name)
