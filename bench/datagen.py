@@ -298,12 +298,13 @@ def _copy_rows(cur, *, scale, now, due, warn, seed, counties, log) -> dict[tuple
                 clock_id += 1
                 acc_due = _end_of_day(today + timedelta(days=recv_day + 15))
                 acc_warn = _end_of_day(today + timedelta(days=recv_day + 12))
-                clock_buf.append(f"{clock_id}\t{case_id}\tacceptance\tpetition.acceptance\t{code}\t{path}\tmet\t{received}\t"
-                                 f"{acc_due}\t{acc_due}\t{acc_warn}\tf\t0\t[]\t0\t{NULL}\t{NULL}\t{start}\n")
+                clock_buf.append(f"{clock_id}\t{case_id}\tacceptance\tpetition.acceptance\t{code}\t{path}\t"
+                                 f"met\t{received}\t{acc_due}\t{acc_due}\t{acc_warn}\tf\t0\t[]\t0\t{NULL}\t{NULL}\t"
+                                 f"{start}\n")
             clock_id += 1
             name = "handling" if handling else "acceptance"
-            clock_buf.append(f"{clock_id}\t{case_id}\t{name}\tpetition.{name}\t{code}\t{path}\trunning\t{start}\t{due_at}\t"
-                             f"{due_at}\t{warn_at}\tf\t0\t[]\t{30 if extended else 0}\t"
+            clock_buf.append(f"{clock_id}\t{case_id}\t{name}\tpetition.{name}\t{code}\t{path}\trunning\t{start}\t"
+                             f"{due_at}\t{due_at}\t{warn_at}\tf\t0\t[]\t{30 if extended else 0}\t"
                              f"{'approved' if extended else NULL}\t{warned_at}\t{NULL}\n")
             part_buf.append(f"{case_id}\t{case_id}\t{code}\tlead\topen\t{received}\n")
             if len(case_buf) >= CHUNK:

@@ -61,7 +61,7 @@ class UserUpdateSchema(ma.Schema):
     password = ma.fields.String(validate=validate.Length(min=1, max=1024), load_only=True)
 
     @ma.validates_schema
-    def _something(self, data, **kwargs):
+    def _asks_for_a_change(self, data, **kwargs):
         if not data:
             raise ma.ValidationError("give is_active or password", field_name="is_active")
 

@@ -64,8 +64,9 @@ def start_clock(*, session, case: Case, name: str, start: datetime, policies: Sl
         deadline = replace(deadline, due_at=due_at, provisional=False,
                            warn_at=warn_at(start, due_at, lead) if lead else None)
     clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=case.handling_unit,
-                      case_path=case.unit_path, state="running", started_at=_utc(start), base_due_at=_utc(deadline.due_at),
-                      due_at=_utc(deadline.due_at), warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
+                      case_path=case.unit_path, state="running", started_at=_utc(start),
+                      base_due_at=_utc(deadline.due_at), due_at=_utc(deadline.due_at),
+                      warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
                       provisional=deadline.provisional, paused_seconds=0, pauses=[], extended_days=0)
     session.add(clock)
     return clock

@@ -41,8 +41,8 @@ def supervise(ctx: ActionContext) -> None:
         raise Invalid("the reply deadline must be in the future", errors={"reply_due": ["must be in the future"]})
     unit = ctx.session.get(Unit, ctx.actor.unit_code)
     sup = Supervision(case_id=ctx.case.id, kind="manual", unit_code=unit.code, unit_path=unit.path, level=unit.level,
-                      case_path=ctx.case.unit_path, target_unit=ctx.case.handling_unit, reason=reason, state="open", opened_at=ctx.now,
-                      opened_by=ctx.actor.id, reply_due_at=reply_due,
+                      case_path=ctx.case.unit_path, target_unit=ctx.case.handling_unit, reason=reason, state="open",
+                      opened_at=ctx.now, opened_by=ctx.actor.id, reply_due_at=reply_due,
                       # Never escalate before the reply the supervisor asked for is due.
                       escalate_at=max(reply_due, workdays_later(ctx, policies.reescalate_after_workdays)))
     ctx.session.add(sup)

@@ -181,8 +181,8 @@ def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:
             ["case_id", "clock_id", "parent_id", "kind", "unit_code", "unit_path", "case_path", "level", "target_unit",
              "reason", "state", "opened_at", "escalate_at"],
             sa.select(sup.c.case_id, sup.c.clock_id, sup.c.id, sa.literal("auto"), parent.code, parent.path,
-                      sup.c.case_path, parent.level, sup.c.target_unit, sa.literal("逐级督办：") + sup.c.reason, sa.literal("open"),
-                      sa.literal(now, UTCDateTime()), sa.literal(escalate_at, UTCDateTime()))
+                      sup.c.case_path, parent.level, sup.c.target_unit, sa.literal("逐级督办：") + sup.c.reason,
+                      sa.literal("open"), sa.literal(now, UTCDateTime()), sa.literal(escalate_at, UTCDateTime()))
             .select_from(sup.join(current, current.code == sup.c.unit_code)
                          .join(parent, parent.code == current.parent_code))
             .where(due),
