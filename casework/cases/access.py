@@ -12,6 +12,7 @@ from casework.cases.models import Case, CaseParticipant
 from casework.problem import NotFound
 from casework.units.models import Unit
 from casework.units.tree import codes_of
+from casework.workflow.definitions import workflow_for
 from casework.workflow.engine import ANCESTOR, CO_HANDLER, DISPATCHER, GRANDPARENT, HANDLER, PARENT
 
 
@@ -99,3 +100,14 @@ def relations_of(user: User, case: Case) -> frozenset[str]:
     if any(p.role == "co" and p.state == "open" and p.unit_code == user.unit_code for p in case.participants):
         rel.add(CO_HANDLER)
     return frozenset(rel)
+
+
+def unit_above_handler(case: Case, levels: int) -> str:
+    """The unit ``levels`` above the handling unit (0: the handling unit), the tree's root at most."""
+    chain = codes_of(case.unit_path)  # root … handling unit
+    return chain[max(0, len(chain) - 1 - levels)]
+
+
+def answering_unit(case: Case) -> str:
+    """The unit that owes the case's next answer now: the handling unit, or the unit deciding a review."""
+    return unit_above_handler(case, workflow_for(case.kind).answering_levels(case.status))

@@ -70,6 +70,23 @@ def available_when(*actions: str):
     return register
 
 
+# Who may act, beyond the table's relation to the handling unit: under review the answer is owed one
+# level up, so a 督办 reply comes from there and a 督办 from above it. ``fn(case, actor)`` returns why
+# the actor may not, or None; apply_action refuses with it (403) and allowed_actions leaves the action out.
+_REFUSED: dict[str, Callable[[Case, User], str | None]] = {}
+
+
+def refused_unless(*actions: str):
+    """Register the actor check of ``actions``: ``fn(case, actor) -> reason | None``."""
+
+    def register(fn):
+        for action in actions:
+            _REFUSED[action] = fn
+        return fn
+
+    return register
+
+
 def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], actor: User,
                  expected_version: int | None, now: datetime | None = None) -> Case:
     """Apply ``action`` to the case as ``actor``; raises 404/403/409/422 domain errors."""
@@ -95,6 +112,9 @@ def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], 
                       extra={"allowed_actions": exc.allowed}) from None
     except NotPermitted as exc:
         raise Forbidden(str(exc)) from None
+    refusal = _REFUSED[action](case, actor) if action in _REFUSED else None
+    if refusal:
+        raise Forbidden(refusal)
     ctx = ActionContext(session=session, case=case, actor=actor, params=params, transition=tr, now=now,
                         reason=params.get("reason"))
     from_state = case.status
@@ -144,6 +164,7 @@ def allowed_actions(*, case: Case, viewer: User, clocks: list[dict] | None = Non
         allowed.remove("return")
     if case.is_final and "reopen" in allowed:
         allowed.remove("reopen")
+    allowed = [a for a in allowed if a not in _REFUSED or not _REFUSED[a](case, viewer)]
     if clocks is not None:
         allowed = [a for a in allowed if a not in _AVAILABLE or _AVAILABLE[a](case, clocks)]
     return allowed

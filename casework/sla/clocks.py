@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from casework.cases.access import unit_above_handler
 from casework.cases.actions import ActionContext, after_transition
 from casework.cases.calendar_source import current_calendar
 from casework.cases.models import Case
@@ -36,6 +37,11 @@ def live_clock(*, session, case_id: int, name: str) -> CaseClock | None:
     return session.scalar(_LIVE_CLOCK, {"case_id": case_id, "name": name})
 
 
+def clock_unit(case: Case, name: str) -> str:
+    """The unit that owes clock ``name``: the handling unit, or the unit a review goes up to."""
+    return unit_above_handler(case, workflow_for(case.kind).owner_levels(name))
+
+
 def _deadline(policies: SlaPolicies, case: Case, name: str, start: datetime, extra_days: int, cal):
     clock_policy = policies.for_clock(case.kind, name, case.urgency)
     policy = clock_policy.policy
@@ -63,7 +69,7 @@ def start_clock(*, session, case: Case, name: str, start: datetime, policies: Sl
         lead = clock_policy.policy.warn_lead
         deadline = replace(deadline, due_at=due_at, provisional=False,
                            warn_at=warn_at(start, due_at, lead) if lead else None)
-    clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=case.handling_unit,
+    clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=clock_unit(case, name),
                       case_path=case.unit_path, state="running", started_at=_utc(start),
                       base_due_at=_utc(deadline.due_at), due_at=_utc(deadline.due_at),
                       warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
@@ -132,8 +138,9 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
             recompute(clock=clock, case=case, policies=policies_for_app(), cal=current_calendar(session), now=now)
     if tr.action in ("assign", "transfer", "return", "forward", "take_over"):
         # The clock runs on; it is now the new unit's to meet (a lead forwarded or taken over too).
-        session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE))
-                        .values(unit_code=case.handling_unit))
+        for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
+                                                                CaseClock.state.in_(LIVE))):
+            clock.unit_code = clock_unit(case, clock.name)
         # A breached clock stays the unit's that missed it, but the overdue and supervised lists find the
         # case by where it is now.
         session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.met_at.is_(None))

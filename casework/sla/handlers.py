@@ -5,7 +5,8 @@ from datetime import datetime, time, timezone
 
 import sqlalchemy as sa
 
-from casework.cases.actions import ActionContext, available_when, handles
+from casework.cases.access import answering_unit
+from casework.cases.actions import ActionContext, available_when, handles, refused_unless
 from casework.cases.calendar_source import current_calendar
 from casework.notifications.service import notify
 from casework.problem import Invalid
@@ -14,6 +15,7 @@ from casework.sla.deadlines import SHANGHAI
 from casework.sla.models import Supervision
 from casework.sla.policies import policies_for_app
 from casework.units.models import Unit
+from casework.units.tree import codes_of
 
 
 def _reason(ctx: ActionContext, what: str) -> str:
@@ -31,9 +33,26 @@ def workdays_later(ctx: ActionContext, days: int) -> datetime:
     return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
 
 
+@refused_unless("supervise")
+def _above_the_answering_unit(case, actor) -> str | None:
+    chain = codes_of(case.unit_path)
+    owing = answering_unit(case)
+    if actor.unit_code not in chain[:chain.index(owing)]:
+        return f"督办 comes from a unit above {owing}, the unit that owes the answer now"
+    return None
+
+
+@refused_unless("reply_supervision")
+def _the_answering_unit(case, actor) -> str | None:
+    owing = answering_unit(case)
+    if actor.unit_code != owing:
+        return f"the reply to a 督办 comes from {owing}, the unit that owes the answer now"
+    return None
+
+
 @handles("supervise")
 def supervise(ctx: ActionContext) -> None:
-    """Manual 督办 by a supervisor of any unit above the handling unit."""
+    """Manual 督办 by a supervisor of a unit above the unit that owes the answer."""
     reason = _reason(ctx, "督办")
     policies = policies_for_app()
     reply_due = ctx.params.get("reply_due") or workdays_later(ctx, policies.default_reply_workdays)
@@ -41,7 +60,7 @@ def supervise(ctx: ActionContext) -> None:
         raise Invalid("the reply deadline must be in the future", errors={"reply_due": ["must be in the future"]})
     unit = ctx.session.get(Unit, ctx.actor.unit_code)
     sup = Supervision(case_id=ctx.case.id, kind="manual", unit_code=unit.code, unit_path=unit.path, level=unit.level,
-                      case_path=ctx.case.unit_path, target_unit=ctx.case.handling_unit, reason=reason, state="open",
+                      case_path=ctx.case.unit_path, target_unit=answering_unit(ctx.case), reason=reason, state="open",
                       opened_at=ctx.now, opened_by=ctx.actor.id, reply_due_at=reply_due,
                       # Never escalate before the reply the supervisor asked for is due.
                       escalate_at=max(reply_due, workdays_later(ctx, policies.reescalate_after_workdays)))
@@ -49,7 +68,7 @@ def supervise(ctx: ActionContext) -> None:
     ctx.session.flush()
     ctx.case.supervised = True
     ctx.event_params.update(supervision=sup.id, unit=unit.code, reply_due=reply_due.isoformat())
-    notify(session=ctx.session, unit_code=ctx.case.handling_unit, kind="supervision", case_id=ctx.case.id,
+    notify(session=ctx.session, unit_code=sup.target_unit, kind="supervision", case_id=ctx.case.id,
            supervision_id=sup.id, dedup_key=f"supervision:{sup.id}",
            title=f"督办：{ctx.case.number}（{unit.name}）", payload={"reply_due": reply_due.isoformat()})
 

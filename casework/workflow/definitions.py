@@ -16,7 +16,9 @@ def supervision_transitions(states: tuple[str, ...], extendable: tuple[str, ...]
     """督办 and 延期, the same for every kind that has a handling clock."""
     supervision = (
         t("supervise", states, STAY, roles=SUPERVISOR, by=(ANCESTOR,), description="督办 with a reply deadline"),
-        t("reply_supervision", states, STAY, roles=STAFF, by=(HANDLER,), description="督办回复"),
+        # From the unit that owes the answer: the handling unit, or the one deciding a review (see
+        # Workflow.answering_levels and the actor check in casework/sla/handlers.py).
+        t("reply_supervision", states, STAY, roles=STAFF, by=(HANDLER, PARENT, GRANDPARENT), description="督办回复"),
     )
     if not extendable:
         return supervision
@@ -33,6 +35,8 @@ PETITION = Workflow(
     initial="registered",
     terminal=frozenset({"not_accepted", "closed", "merged"}),
     clocks=frozenset({"acceptance", "handling", "review_window", "review", "re_review_window", "re_review"}),
+    # 复查 is decided one level up and 复核 two (信访工作条例 第三十五、三十六条): their clocks are those units'.
+    clock_owners={"review": PARENT, "re_review": GRANDPARENT},
     transitions=(
         t("assign", "registered", "assigned", roles=STAFF, by=(DISPATCHER,), description="交办: hand to a unit"),
         t("accept", "assigned", "accepted", roles=STAFF, by=(HANDLER,), stops=("acceptance",), starts=("handling",),

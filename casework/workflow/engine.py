@@ -7,6 +7,7 @@ passed in as ``relations``; the table says which relation and role may act.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 # How the actor's unit stands to the case. A transition lists the relations
 # that may perform it; the service computes the actor's relations.
@@ -17,6 +18,9 @@ GRANDPARENT = "grandparent"  # two levels above (re-review)
 ANCESTOR = "ancestor"  # any unit above the handling unit (督办, reopen)
 CO_HANDLER = "co_handler"  # a unit with an open co-handling part
 RELATIONS = frozenset({HANDLER, DISPATCHER, PARENT, GRANDPARENT, ANCESTOR, CO_HANDLER})
+# Levels above the handling unit of the unit that owes a clock's answer: a review is decided one level
+# up and a re-review two, so their deadlines (and the 督办 when they are missed) belong there.
+OWNER_LEVELS = {HANDLER: 0, PARENT: 1, GRANDPARENT: 2}
 PRIOR = "@prior"  # target meaning "the state before the current one" (resume after 中止)
 STAY = "@stay"  # target meaning "no change of state" (co-handling, supervision, evaluation)
 
@@ -75,6 +79,8 @@ class Workflow:
     terminal: frozenset[str]
     transitions: tuple[Transition, ...]
     clocks: frozenset[str] = field(default_factory=frozenset)
+    # clock -> the relation (in OWNER_LEVELS) of the unit that must meet it; absent means the handling unit.
+    clock_owners: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -101,6 +107,22 @@ class Workflow:
             for clock in (*tr.starts, *tr.stops, *tr.pauses, *tr.resumes):
                 if clock not in self.clocks:
                     raise ValueError(f"{self.kind}.{tr.action}: unknown clock {clock}")
+        for clock, owner in self.clock_owners.items():
+            if clock not in self.clocks or owner not in OWNER_LEVELS:
+                raise ValueError(f"{self.kind}: clock owner {clock}={owner} names an unknown clock or relation")
+
+    def owner_levels(self, clock: str) -> int:
+        """How many levels above the handling unit the unit owing ``clock`` sits."""
+        return OWNER_LEVELS[self.clock_owners.get(clock, HANDLER)]
+
+    def answering_levels(self, state: str) -> int:
+        """How far above the handling unit the unit that owes the next answer in ``state`` sits.
+
+        Read off the table: the owners of the clocks that the transitions into ``state`` start
+        (under review the review clock's, one level up); 0, the handling unit, everywhere else.
+        """
+        return max((self.owner_levels(clock) for tr in self.transitions if tr.target == state
+                    for clock in tr.starts), default=0)
 
     @property
     def actions(self) -> list[str]:

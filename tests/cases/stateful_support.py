@@ -109,6 +109,20 @@ def permitted_actions(workflow: Workflow, status: str, role: str, relations: fro
     return {tr.action for tr in workflow.transitions if status in tr.sources and tr.permits(role, relations)}
 
 
+# 复查 is decided one level above the handling unit and 复核 two: that unit owes the answer meanwhile.
+ANSWER_LEVELS = {"under_review": 1, "under_re_review": 2}
+
+
+def refused_by_unit(action: str, *, actor_unit: str, status: str, chain: list[str]) -> bool:
+    """督办 must come from above the unit owing the answer, and its reply from that unit (chain: root … handler)."""
+    owing = chain[max(0, len(chain) - 1 - ANSWER_LEVELS.get(status, 0))]
+    if action == "supervise":
+        return actor_unit not in chain[:chain.index(owing)]
+    if action == "reply_supervision":
+        return actor_unit != owing
+    return False
+
+
 # The actions that move a case along its main path; guided moves favour them so walks get deep.
 PROGRESS = frozenset({"assign", "accept", "start", "respond", "evaluate", "close", "request_review", "decide_review",
                       "request_re_review", "decide_re_review", "contact", "handle", "visit_back", "resume", "reopen"})

@@ -100,6 +100,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         expected = sup.permitted_actions(workflow, state["status"], role, self.relations(unit, state))
         expected -= {"return"} if state["returns_blocked"] else set()
         expected -= {"reopen"} if state["is_final"] else set()
+        chain = self.chain_of(state["handling_unit"])
+        expected -= {a for a in ("supervise", "reply_supervision")
+                     if sup.refused_by_unit(a, actor_unit=unit, status=state["status"], chain=chain)}
         # ... and minus what the case's data already rules out: a reply with no open 督办, an extension
         # request without an extendable running clock or after its one request, a decision with none pending.
         expected -= set() if state["open_supervision"] else {"reply_supervision"}
@@ -159,6 +162,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             tr = workflow.transition_for(before["status"], action)
             assert tr is not None, label
             assert tr.permits(role, self.relations(unit, before)), label
+            assert not sup.refused_by_unit(action, actor_unit=unit, status=before["status"],
+                                           chain=self.chain_of(before["handling_unit"])), label
             target = {STAY: before["status"], PRIOR: case.before_suspend}.get(tr.target, tr.target)
             answer = r.get_json()
             assert answer["status"] == after["status"] == target, label

@@ -94,6 +94,18 @@ ACTOR = {
     "approve_extension": ("supervisor", "parent"),
     "deny_extension": ("supervisor", "parent"),
 }
+# Under review the answer is owed one level up (复查) or two (复核): the 督办 comes from above that unit
+# and the reply from it.
+REVIEW_ACTOR = {
+    ("supervise", "under_review"): ("supervisor", "grandparent"),
+    ("supervise", "under_re_review"): ("supervisor", "ministry"),
+    ("reply_supervision", "under_review"): ("clerk", "parent"),
+    ("reply_supervision", "under_re_review"): ("clerk", "grandparent"),
+}
+
+
+def actor_for(action: str, state: str) -> tuple[str, str]:
+    return REVIEW_ACTOR.get((action, state)) or ACTOR.get(action, ("clerk", "handler"))
 
 # Valid parameters of each action (``merge`` gets ``into`` at run time).
 PARAMS = {
@@ -136,7 +148,8 @@ def _prepare(drive, session, kind, action, state, case):
     if action == "co_handler_submit":
         return drive.step(case, "add_co_handler", unit=CO_UNIT)
     if action == "reply_supervision":
-        return drive.step(case, "supervise", "parent", "supervisor", **PARAMS["supervise"])
+        role, relation = actor_for("supervise", state)
+        return drive.step(case, "supervise", relation, role, **PARAMS["supervise"])
     if action in ("approve_extension", "deny_extension"):
         return drive.step(case, "request_extension", **PARAMS["request_extension"])
     return case
@@ -169,7 +182,7 @@ def test_state_action_pair(drive, session, kind, state, action):
     earlier = drive.intake(kind, region=region) if action == "merge" else None
     case = drive.bring_to(kind, state, region=region)
     expected = EXPECTED[kind].get((action, state))
-    role, relation = ACTOR.get(action, ("clerk", "handler"))
+    role, relation = actor_for(action, state)
     params = dict(PARAMS.get(action, {}))
     if earlier:
         params["into"] = earlier["id"]

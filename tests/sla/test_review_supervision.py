@@ -1,0 +1,101 @@
+"""复查 and 复核 are decided above the handling unit, so their deadlines and 督办 belong there.
+
+A petition handled at 遂川县 (360827, under 吉安市 360800, 江西省 360000, the ministry
+100000): under review the city owes the answer, under re-review the province. A
+missed review deadline is supervised from the province, not by the city of itself;
+a missed re-review from the ministry. The reply comes from the unit that owes the
+answer, and a manual 督办 from above it.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from casework import clock
+from casework.notifications.models import Notification
+from casework.sla.models import Supervision
+from casework.workflow.definitions import PETITION
+from casework.workflow.engine import ANCESTOR, PARENT
+from tests.cases.drive import Driver
+from tests.sla.test_clock_integration import clock_of
+from tests.sla.test_escalation import sweep_at  # noqa: F401 (fixture)
+
+COUNTY, CITY, PROVINCE, MINISTRY = "360827", "360800", "360000", "100000"
+
+
+@pytest.fixture()
+def drive(client, make_user):
+    return Driver(client, lambda role, unit: make_user(role=role, unit=unit)[1])
+
+
+def auto_supervisions(session, case_id: int) -> list[tuple[str, str, str]]:
+    rows = session.execute(sa.select(Supervision.unit_code, Supervision.target_unit, Supervision.level)
+                           .where(Supervision.case_id == case_id, Supervision.kind == "auto")
+                           .order_by(Supervision.id))
+    return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("state, clock_name, owner, supervisor, level", [
+    ("under_review", "review", CITY, PROVINCE, "province"),
+    ("under_re_review", "re_review", PROVINCE, MINISTRY, "ministry"),
+])
+def test_a_missed_review_is_supervised_above_the_reviewing_unit(drive, session, sweep_at,  # noqa: F811
+                                                                 state, clock_name, owner, supervisor, level):
+    case = drive.bring_to("petition", state, region=COUNTY)
+    review = clock_of(case, clock_name)
+    assert review["unit"] == owner  # the review's deadline is the reviewing unit's
+
+    result = sweep_at(clock.now() + timedelta(days=40))
+
+    assert result["breached"] == 1 and result["supervisions_opened"] == 1
+    assert auto_supervisions(session, case["id"]) == [(supervisor, owner, level)]
+    breach = session.scalar(sa.select(Notification.unit_code).where(Notification.case_id == case["id"],
+                                                                    Notification.kind == "breach"))
+    assert breach == owner
+
+
+def test_the_reviewing_unit_replies_and_only_a_unit_above_it_supervises(drive):
+    case = drive.bring_to("petition", "under_review", region=COUNTY)
+    params = {"reason": "复查逾期未结", "reply_due": (clock.now() + timedelta(days=5)).isoformat()}
+
+    # The city decides the review: it may not supervise itself, and the county no longer owes the answer.
+    refused = drive.post(case, "supervise", relation="parent", role="supervisor", **params)
+    assert refused.status_code == 403, refused.get_json()
+    assert "360800" in refused.get_json()["detail"]
+    city_view = drive.client.get(f"/api/v1/cases/{case['id']}",
+                                 headers=drive.actor(case, "parent", "supervisor")).get_json()
+    assert "supervise" not in city_view["allowed_actions"]
+
+    case = drive.step(case, "supervise", "grandparent", "supervisor", **params)
+    assert case["supervised"] is True
+    [sup] = [s for s in drive.client.get("/api/v1/supervisions?open=true",
+                                         headers=drive.actor(case, "grandparent", "supervisor")).get_json()["items"]
+             if s["case_id"] == case["id"]]
+    assert (sup["unit"], sup["target_unit"]) == (PROVINCE, CITY)
+
+    county = drive.client.get(f"/api/v1/cases/{case['id']}", headers=drive.actor(case, "handler")).get_json()
+    assert "reply_supervision" not in county["allowed_actions"]
+    r = drive.post(case, "reply_supervision", relation="handler", text="县里已报送材料")
+    assert r.status_code == 403, r.get_json()
+
+    city = drive.client.get(f"/api/v1/cases/{case['id']}", headers=drive.actor(case, "parent")).get_json()
+    assert "reply_supervision" in city["allowed_actions"]
+    replied = drive.step(case, "reply_supervision", "parent", text="复查意见将于本周作出")
+    assert replied["version"] == case["version"] + 1
+
+
+@pytest.mark.parametrize("state, levels", [
+    ("assigned", 0), ("in_progress", 0), ("responded", 0), ("under_review", 1), ("reviewed", 0),
+    ("under_re_review", 2),
+])
+def test_the_answering_unit_is_read_off_the_table(state, levels):
+    assert PETITION.answering_levels(state) == levels
+
+
+def test_a_clock_owner_must_name_a_clock_and_a_level():
+    for owners in ({"nonexistent": PARENT}, {"review": ANCESTOR}):
+        with pytest.raises(ValueError, match="clock owner"):
+            replace(PETITION, clock_owners=owners)
