@@ -119,3 +119,46 @@ def test_0012_fills_case_path_from_the_case():
         engine.dispose()
     finally:
         _drop(name)
+
+
+def test_0013_moves_live_review_clocks_to_the_reviewing_unit():
+    """A review clock running before 0013 moves one level up, a re-review two; a breached one stays."""
+    url, name = _fresh_url()
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "0012")
+        engine = make_engine(url)
+        units = [("100000", "民政部", "ministry", None, "100000/"),
+                 ("360000", "江西省", "province", "100000", "100000/360000/"),
+                 ("360800", "吉安市", "city", "360000", "100000/360000/360800/"),
+                 ("360827", "遂川县", "county", "360800", "100000/360000/360800/360827/")]
+        for depth, (code, unit_name, level, parent, path) in enumerate(units):
+            _fill(engine, "units", {"code": code, "name": unit_name, "level": level, "kind": "civil_affairs",
+                                    "path": path, "parent_code": parent, "depth": depth})
+        _fill(engine, "cases", {"id": 7, "number": "XF-360827-2026-000007", "kind": "petition",
+                                "status": "under_review", "region": "360827", "handling_unit": "360827",
+                                "registering_unit": "360827", "unit_path": units[-1][4], "people_count": 1,
+                                "version": 1, "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
+        clocks = {71: ("review", "running"), 72: ("re_review", "paused"), 73: ("review", "breached"),
+                  74: ("handling", "running")}
+        for clock_id, (clock_name, state) in clocks.items():
+            _fill(engine, "case_clocks", {
+                "id": clock_id, "case_id": 7, "name": clock_name, "unit_code": "360827", "state": state,
+                "case_path": units[-1][4], "extended_days": 0, "pauses": "[]",
+                "breached_at": "2026-01-02T00:00:00+00:00" if state == "breached" else None,
+                "paused_at": "2026-01-02T00:00:00+00:00" if state == "paused" else None})
+        engine.dispose()
+
+        def owners() -> dict[int, str]:
+            eng = make_engine(url)
+            with eng.connect() as conn:
+                found = dict(conn.execute(sa.text("SELECT id, unit_code FROM case_clocks")).all())
+            eng.dispose()
+            return found
+
+        command.upgrade(cfg, "0013")
+        assert owners() == {71: "360800", 72: "360000", 73: "360827", 74: "360827"}
+        command.downgrade(cfg, "0012")
+        assert owners() == {71: "360827", 72: "360827", 73: "360827", 74: "360827"}
+    finally:
+        _drop(name)
