@@ -26,7 +26,8 @@ def mermaid(workflow: Workflow) -> str:
         lines.append(f"    {state} --> [*]")
     body = "\n".join(lines)
     extra = "\n".join(f"- `{loop}`" for loop in dict.fromkeys(loops))
-    clocks = ", ".join(sorted(workflow.clocks))
+    clocks = ", ".join(f"{name} (owed by the {workflow.clock_owners[name]} unit)" if name in workflow.clock_owners
+                       else name for name in sorted(workflow.clocks))
     return f"## {workflow.kind}\n\n```mermaid\n{body}\n```\n\nClocks: {clocks}.\n\nIn-place actions:\n\n{extra}\n"
 
 
