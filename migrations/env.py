@@ -30,11 +30,28 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    # Batch mode lets ALTER TABLE work on SQLite, the embedded default.
+    # Batch mode lets ALTER TABLE work on SQLite, the embedded default, by copying the table into a new one
+    # and dropping the old. With foreign keys enforced, that DROP runs every ON DELETE action of the tables
+    # that refer to it: recreating cases would delete every clock, 督办 and notification. So, as SQLite's
+    # documentation prescribes for this, keys are off while migrating (the pragma is ignored inside a
+    # transaction, hence before BEGIN) and checked before the migration commits.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        if connection.in_transaction():
+            raise RuntimeError("migrate SQLite on a connection outside a transaction: foreign keys must go off first")
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True,
                       include_object=object_filter(connection.dialect.name))
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:10]}")
+    finally:
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -162,3 +162,75 @@ def test_0013_moves_live_review_clocks_to_the_reviewing_unit():
         assert owners() == {71: "360827", 72: "360827", 73: "360827", 74: "360827"}
     finally:
         _drop(name)
+
+
+def test_0014_marks_cases_whose_open_supervision_awaits_a_reply():
+    url, name = _fresh_url()
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "0013")
+        engine = make_engine(url)
+        path = "100000/360827/"
+        _fill(engine, "units", {"code": "100000", "name": "民政部", "level": "ministry", "kind": "civil_affairs",
+                                "path": "100000/", "parent_code": None, "depth": 0})
+        _fill(engine, "units", {"code": "360827", "name": "遂川县", "level": "county", "kind": "civil_affairs",
+                                "path": path, "parent_code": "100000", "depth": 1})
+        # case 1: an open 督办 unanswered; 2: open but answered; 3: closed unanswered; 4: none.
+        for case_id in (1, 2, 3, 4):
+            _fill(engine, "cases", {"id": case_id, "number": f"XF-360827-2026-00000{case_id}", "kind": "petition",
+                                    "status": "in_progress", "region": "360827", "handling_unit": "360827",
+                                    "registering_unit": "360827", "unit_path": path, "people_count": 1,
+                                    "version": 1, "anonymous": False, "merged_into_id": None,
+                                    "regions": '["360827"]'})
+        for sup_id, case_id, state, replied in ((10, 1, "open", None), (20, 2, "open", "2026-01-03T00:00:00+00:00"),
+                                                 (30, 3, "closed", None)):
+            _fill(engine, "supervisions", {
+                "id": sup_id, "case_id": case_id, "clock_id": None, "kind": "manual", "state": state,
+                "unit_code": "100000", "target_unit": "360827", "case_path": path, "replied_at": replied,
+                "closed_at": "2026-01-04T00:00:00+00:00" if state == "closed" else None})
+        engine.dispose()
+        command.upgrade(cfg, "0014")
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            awaiting = dict(conn.execute(sa.text("SELECT id, awaiting_reply FROM cases")).all())
+        engine.dispose()
+        assert {k: bool(v) for k, v in awaiting.items()} == {1: True, 2: False, 3: False, 4: False}
+        command.downgrade(cfg, "0013")
+    finally:
+        _drop(name)
+
+
+def test_upgrading_keeps_rows_that_refer_to_a_rebuilt_table():
+    """On SQLite a migration may rebuild a table (copy, drop, rename); the rows pointing at it stay whole.
+
+    0012 rebuilds case_clocks and 0014 cases: with foreign keys enforced during the rebuild, the DROP would
+    null every 督办's clock_id (ON DELETE SET NULL) and delete every clock and 督办 (ON DELETE CASCADE).
+    """
+    url, name = _fresh_url()
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "0011")
+        engine = make_engine(url)
+        path = "100000/360827/"
+        _fill(engine, "units", {"code": "100000", "name": "民政部", "level": "ministry", "kind": "civil_affairs",
+                                "path": "100000/", "parent_code": None, "depth": 0})
+        _fill(engine, "units", {"code": "360827", "name": "遂川县", "level": "county", "kind": "civil_affairs",
+                                "path": path, "parent_code": "100000", "depth": 1})
+        _fill(engine, "cases", {"id": 7, "number": "XF-360827-2026-000007", "kind": "petition",
+                                "status": "in_progress", "region": "360827", "handling_unit": "360827",
+                                "registering_unit": "360827", "unit_path": path, "people_count": 1, "version": 1,
+                                "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
+        _fill(engine, "case_clocks", {"id": 70, "case_id": 7, "unit_code": "360827", "state": "breached",
+                                      "breached_at": "2026-01-02T00:00:00+00:00", "paused_at": None,
+                                      "extended_days": 0, "pauses": "[]"})
+        _fill(engine, "supervisions", {"id": 700, "case_id": 7, "clock_id": 70, "kind": "auto", "state": "open",
+                                       "unit_code": "100000", "target_unit": "360827", "closed_at": None})
+        engine.dispose()
+        command.upgrade(cfg, "head")
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT case_id FROM case_clocks")).scalars().all() == [7]
+            assert conn.execute(sa.text("SELECT clock_id, case_id FROM supervisions")).all() == [(70, 7)]
+        engine.dispose()
+    finally:
+        _drop(name)
