@@ -36,7 +36,7 @@ ran_out AS (
   UPDATE case_clocks SET state = 'breached', breached_at = %(now)s WHERE state = 'running' AND due_at <= %(now)s
   RETURNING id, case_id, unit_code, case_path, name),
 flagged AS (
-  UPDATE cases c SET overdue = true, supervised = true,
+  UPDATE cases c SET overdue = true, supervised = true, awaiting_reply = true,
     first_response_late = c.first_response_late OR r.first, handling_late = c.handling_late OR r.handling
   FROM (SELECT case_id, bool_or(name IN ('acceptance', 'contact')) AS first,
                bool_or(name IN ('handling', 'rectification')) AS handling FROM ran_out GROUP BY case_id) r

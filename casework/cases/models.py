@@ -100,6 +100,9 @@ class Case(Base):
     # breached clocks and open 督办, whose case_path follows the case (docs/performance.md).
     overdue: Mapped[bool] = mapped_column(default=False)
     supervised: Mapped[bool] = mapped_column(default=False)
+    # An open 督办 still waits for the unit's reply: what lets allowed_actions offer reply_supervision only
+    # when there is something to answer.
+    awaiting_reply: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Leads (问题线索): where the lead came from and whom it concerns. accused_key is a keyed
     # hash of the normalised name and unit, so the same official links across leads.
     lead_source: Mapped[str | None] = mapped_column(sa.String(24))

@@ -26,7 +26,9 @@ _STOPPABLE_CLOCK = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam(
 _FLAGS = sa.select(
     sa.exists().where(CaseClock.case_id == sa.bindparam("case_id"), CaseClock.state == "breached",
                       CaseClock.met_at.is_(None)),
-    sa.exists().where(Supervision.case_id == sa.bindparam("case_id"), Supervision.state == "open"))
+    sa.exists().where(Supervision.case_id == sa.bindparam("case_id"), Supervision.state == "open"),
+    sa.exists().where(Supervision.case_id == sa.bindparam("case_id"), Supervision.state == "open",
+                      Supervision.replied_at.is_(None)))
 
 
 def _utc(moment: datetime) -> datetime:
@@ -161,9 +163,9 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
 
 
 def refresh_flags(*, session, case: Case) -> None:
-    """overdue: a breached clock not yet met; supervised: an open supervision (one query for both)."""
-    overdue, supervised = session.execute(_FLAGS, {"case_id": case.id}).one()
-    case.overdue, case.supervised = bool(overdue), bool(supervised)
+    """overdue: a breached clock not yet met; supervised: an open 督办; awaiting_reply: one not yet answered."""
+    overdue, supervised, awaiting = session.execute(_FLAGS, {"case_id": case.id}).one()
+    case.overdue, case.supervised, case.awaiting_reply = bool(overdue), bool(supervised), bool(awaiting)
 
 
 def start_intake_clocks(*, session, case: Case) -> None:

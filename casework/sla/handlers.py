@@ -66,7 +66,7 @@ def supervise(ctx: ActionContext) -> None:
                       escalate_at=max(reply_due, workdays_later(ctx, policies.reescalate_after_workdays)))
     ctx.session.add(sup)
     ctx.session.flush()
-    ctx.case.supervised = True
+    ctx.case.supervised = ctx.case.awaiting_reply = True
     ctx.event_params.update(supervision=sup.id, unit=unit.code, reply_due=reply_due.isoformat())
     notify(session=ctx.session, unit_code=sup.target_unit, kind="supervision", case_id=ctx.case.id,
            supervision_id=sup.id, dedup_key=f"supervision:{sup.id}",
@@ -91,8 +91,8 @@ def reply_supervision(ctx: ActionContext) -> None:
 
 
 @available_when("reply_supervision")
-def _supervision_open(case, clocks: list[dict]) -> bool:
-    return bool(case.supervised)
+def _supervision_unanswered(case, clocks: list[dict]) -> bool:
+    return bool(case.awaiting_reply)
 
 
 def _extendable_shown(clocks: list[dict]) -> dict | None:

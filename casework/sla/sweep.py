@@ -100,7 +100,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
                     .where(clocks.c.breached_at == now, clocks.c.state == "breached")
                     .group_by(clocks.c.case_id).subquery())
         session.execute(sa.update(Case).where(Case.id == breached.c.case_id).values(
-            overdue=True, supervised=True,
+            overdue=True, supervised=True, awaiting_reply=True,
             first_response_late=sa.or_(Case.first_response_late, breached.c.first == 1),
             handling_late=sa.or_(Case.handling_late, breached.c.handling == 1)))
         handler, parent = aliased(Unit), aliased(Unit)
@@ -151,6 +151,9 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         still_open = sa.select(sup.c.case_id).where(sup.c.state == "open")
         session.execute(sa.update(Case).where(Case.supervised.is_(True), Case.id.not_in(still_open))
                         .values(supervised=False))
+        unanswered = sa.select(sup.c.case_id).where(sup.c.state == "open", sup.c.replied_at.is_(None))
+        session.execute(sa.update(Case).where(Case.awaiting_reply.is_(True), Case.id.not_in(unanswered))
+                        .values(awaiting_reply=False))
     # Deliveries are queued in batches, once for the whole run (see queue_delivery).
     result.notifications = len(notified)
     queue_delivery(session=session, notification_ids=notified)

@@ -105,7 +105,7 @@ class WorkflowMachine(RuleBasedStateMachine):
                      if sup.refused_by_unit(a, actor_unit=unit, status=state["status"], chain=chain)}
         # ... and minus what the case's data already rules out: a reply with no open 督办, an extension
         # request without an extendable running clock or after its one request, a decision with none pending.
-        expected -= set() if state["open_supervision"] else {"reply_supervision"}
+        expected -= set() if state["unanswered_supervision"] else {"reply_supervision"}
         expected -= set() if state["extension"] == "none yet" else {"request_extension"}
         expected -= set() if state["extension"] == "requested" else {"approve_extension", "deny_extension"}
         assert set(view.get_json()["allowed_actions"]) == expected, (actor, state["status"], view.get_json())
@@ -240,15 +240,15 @@ class WorkflowMachine(RuleBasedStateMachine):
         parts = db.session.execute(sa.select(CaseParticipant.unit_code, CaseParticipant.role, CaseParticipant.state)
                                    .where(CaseParticipant.case_id == case_id)).all()
         events = db.session.scalar(sa.select(sa.func.count()).where(CaseEvent.case_id == case_id))
-        open_supervision = db.session.scalar(sa.select(sa.func.count()).where(
-            Supervision.case_id == case_id, Supervision.state == "open")) > 0
+        unanswered_supervision = db.session.scalar(sa.select(sa.func.count()).where(
+            Supervision.case_id == case_id, Supervision.state == "open", Supervision.replied_at.is_(None))) > 0
         extendable = db.session.execute(sa.select(CaseClock.extension_state).where(
             CaseClock.case_id == case_id, CaseClock.name.in_(policies_for_app().extension_clocks),
             CaseClock.state.in_(("running", "paused"))).order_by(CaseClock.name)).first()
         extension = "no clock" if extendable is None else (extendable[0] or "none yet")
         return dict(row._mapping, events=events, participants=sorted(map(tuple, parts)),
                     open_co={u for u, role, st_ in parts if role == "co" and st_ == "open"},
-                    open_supervision=open_supervision, extension=extension)
+                    unanswered_supervision=unanswered_supervision, extension=extension)
 
     def relations(self, actor_unit: str, state: dict) -> frozenset[str]:
         return sup.expected_relations(actor_unit=actor_unit, status=state["status"],

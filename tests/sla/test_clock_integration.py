@@ -202,6 +202,11 @@ def test_extension_and_reply_actions_are_offered_only_when_they_can_succeed(clie
     assert {"approve_extension", "deny_extension"} <= offered(city, case["id"])
     supervised = act_at(client, bj(2026, 11, 11), city, requested, "supervise", reason="请加快办理")
     assert "reply_supervision" in offered(clerk, case["id"])
+    supervised = act_at(client, bj(2026, 11, 11), clerk, supervised, "reply_supervision", text="正在办理")
+    assert "reply_supervision" not in offered(clerk, case["id"])  # answered: the 督办 stays open, nothing to reply
+    listed = client.get("/api/v1/cases?supervised=true", headers=clerk).get_json()["items"]
+    assert [c["allowed_actions"] for c in listed if c["id"] == case["id"]] == [
+        sorted(offered(clerk, case["id"]))]  # the list offers what the case answer offers
     act_at(client, bj(2026, 11, 12), city, supervised, "deny_extension", reason="不符合延期条件")
     assert not {"approve_extension", "deny_extension"} & offered(city, case["id"])  # decided
     assert "request_extension" not in offered(clerk, case["id"])  # the one request was used

@@ -144,7 +144,9 @@ def test_replied_supervision_does_not_escalate(client, session, sweep_at, overdu
     sweep_at(bj(2026, 11, 18))
     [city] = supervisions(session, cid)
     fresh = client.get(f"/api/v1/cases/{cid}", headers=clerk).get_json()
-    act_at(client, bj(2026, 11, 20), clerk, fresh, "reply_supervision", text="已安排专人办理，本周内受理")
+    assert "reply_supervision" in fresh["allowed_actions"]  # the sweep's 督办 waits for an answer
+    replied = act_at(client, bj(2026, 11, 20), clerk, fresh, "reply_supervision", text="已安排专人办理，本周内受理")
+    assert replied["supervised"] is True and "reply_supervision" not in replied["allowed_actions"]
     session.expire_all()
     [city] = supervisions(session, cid)
     assert city.reply_text and city.replied_at == bj(2026, 11, 20) and city.state == "open"
