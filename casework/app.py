@@ -118,7 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from casework.links.api import blp as links_blp
     from casework.rectification.api import blp as rectifications_blp
     from casework.sla.api import blp as supervisions_blp
-    from casework.sla.api import calendar_blp
+    from casework.sla.api import calendar_blp, case_supervisions_blp
     from casework.auth.api import users_blp
     from casework.extensions import api
     from casework.health import bp as health_bp
@@ -128,8 +128,8 @@ def register_blueprints(app: Flask) -> None:
     from casework.open311.api import bp as open311_bp
 
     app.register_blueprint(open311_bp)
-    for blp in (auth_blp, users_blp, units_blp, cases_blp, links_blp, supervisions_blp, calendar_blp,
-                notifications_blp, rectifications_blp, bulletins_blp):
+    for blp in (auth_blp, users_blp, units_blp, cases_blp, case_supervisions_blp, links_blp, supervisions_blp,
+                calendar_blp, notifications_blp, rectifications_blp, bulletins_blp):
         api.register_blueprint(blp)
 
 

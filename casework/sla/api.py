@@ -7,10 +7,13 @@ from casework.extensions import db
 from casework.problem import Forbidden, Invalid
 from casework.sla import service
 from casework.sla.policies import policies_for_app
-from casework.sla.schemas import (CalendarLoadSchema, CalendarSchema, SupervisionPageSchema,
+from casework.sla.schemas import (CalendarLoadSchema, CalendarSchema, SupervisionListSchema, SupervisionPageSchema,
                                   SupervisionQuerySchema)
 
 blp = Blueprint("supervisions", __name__, url_prefix="/api/v1/supervisions", description="督办 records")
+# A case's own 督办, for whoever may see the case: the clerks who must answer cannot list /supervisions.
+case_supervisions_blp = Blueprint("case_supervisions", __name__, url_prefix="/api/v1/cases",
+                                  description="The 督办 of one case")
 calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
                          description="The working-day calendar and admin overrides")
 BEARER = [{"bearerAuth": []}]
@@ -28,6 +31,17 @@ class Supervisions(MethodView):
         stmt = service.list_supervisions(session=db.session, viewer=current_user(), unit=args.get("unit"),
                                          open_=args.get("open"))
         return paginate(db.session, stmt, page=args["page"], page_size=args["page_size"])
+
+
+@case_supervisions_blp.route("/<int:case_id>/supervisions")
+class CaseSupervisions(MethodView):
+    @auth_required()
+    @case_supervisions_blp.doc(security=BEARER)
+    @case_supervisions_blp.response(200, SupervisionListSchema)
+    def get(self, case_id):
+        """The case's 督办, oldest first: who urged, why, the reply deadline and the reply."""
+        items = service.case_supervisions(session=db.session, case_id=case_id, viewer=current_user())
+        return {"items": items, "total": len(items)}
 
 
 def _year(year: int) -> int:

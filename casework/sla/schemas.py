@@ -38,6 +38,11 @@ class SupervisionPageSchema(ma.Schema):
     page_size = ma.fields.Integer()
 
 
+class SupervisionListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SupervisionSchema))
+    total = ma.fields.Integer()
+
+
 class CalendarSchema(ma.Schema):
     year = ma.fields.Integer()
     source = ma.fields.String(metadata={"description": "official_package, fallback or admin"})

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from casework.auth.models import User
+from casework.cases.access import get_visible_case
 from casework.cases.calendar_source import current_calendar
 from casework.cases.models import Case
 from casework.common.sql import upsert_insert
@@ -39,6 +40,13 @@ def list_supervisions(*, session, viewer: User, unit: str | None = None, open_: 
     if open_ is not None:
         stmt = stmt.where(Supervision.state == ("open" if open_ else "closed"))
     return stmt.order_by(Supervision.opened_at.desc(), Supervision.id.desc())
+
+
+def case_supervisions(*, session, case_id: int, viewer: User) -> list[Supervision]:
+    """Every 督办 of one case the caller can see, oldest first: what the handling unit is asked to answer."""
+    get_visible_case(session=session, case_id=case_id, user=viewer)
+    return list(session.scalars(sa.select(Supervision).where(Supervision.case_id == case_id)
+                                .order_by(Supervision.id)))
 
 
 def calendar_view(*, session, year: int) -> dict:

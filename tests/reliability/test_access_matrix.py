@@ -69,6 +69,7 @@ EXPECTED = {
     ("POST", "/api/v1/cases"): only(STAFF_ONLY_CIVIL, (201, 201, 201, 201, 201), REFUSED),
     ("GET", "/api/v1/cases/{case_id}"): everyone(*HIDDEN),
     ("GET", "/api/v1/cases/{case_id}/events"): everyone(*HIDDEN),
+    ("GET", "/api/v1/cases/{case_id}/supervisions"): everyone(*HIDDEN),
     ("GET", "/api/v1/cases/{case_id}/links"): everyone(*HIDDEN),
     ("POST", "/api/v1/cases/{case_id}/links"): everyone(201, 201, 404, 404, 404),
     # 受理 is the handling unit's staff's: the city above sees the case but may not accept it.

@@ -155,3 +155,25 @@ def test_notifications_read_and_scoped(client, make_user, supervised):
     assert target["id"] not in [n["id"] for n in unread["items"]] and unread["total"] == mine["total"] - 1
     read = client.get("/api/v1/notifications?unread=false", headers=clerk).get_json()
     assert [n["id"] for n in read["items"]] == [target["id"]]
+
+
+def test_a_case_lists_its_supervisions_for_whoever_sees_it(client, make_user, supervised):
+    """The clerk who must answer reads what was asked, by whom and by when; other counties get 404."""
+    case, clerk, province = supervised
+    _, neighbour = make_user(role="clerk", unit="360825")
+    r = client.get(f"/api/v1/cases/{case['id']}/supervisions", headers=clerk)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["total"] == 2
+    assert [(s["kind"], s["unit"], s["target_unit"], s["state"]) for s in body["items"]] == [
+        ("auto", "360800", "360827", "open"), ("manual", "360000", "360827", "open")]
+    manual = body["items"][1]
+    assert manual["reason"] == "群众反映强烈，请从速受理" and at(manual["reply_due_at"]) == bj(2026, 10, 20, 17)
+    # The province sees the same records through the case as through its own list.
+    from_province = client.get(f"/api/v1/cases/{case['id']}/supervisions", headers=province).get_json()["items"]
+    assert {s["id"] for s in from_province} == {s["id"] for s in client.get(
+        "/api/v1/supervisions", headers=province).get_json()["items"] if s["case_id"] == case["id"]}
+    for who, path in ((neighbour, f"/api/v1/cases/{case['id']}/supervisions"),
+                      (clerk, "/api/v1/cases/999999/supervisions")):
+        missing = client.get(path, headers=who)
+        assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
