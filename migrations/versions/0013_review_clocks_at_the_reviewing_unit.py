@@ -12,18 +12,21 @@ down_revision = '0012'
 branch_labels = None
 depends_on = None
 
-# The unit one (p) or two (g) levels above the case's handling unit (h), the tree's root at most.
-_OWNER = ("(SELECT {pick} FROM cases c JOIN units h ON h.code = c.handling_unit "
-          "LEFT JOIN units p ON p.code = h.parent_code LEFT JOIN units g ON g.code = p.parent_code "
-          "WHERE c.id = case_clocks.case_id)")
+# A clock's owner: the unit one (p) or two (g) levels above the case's handling unit (h), the root at most.
+REVIEW = ("UPDATE case_clocks SET unit_code = (SELECT coalesce(p.code, h.code) FROM cases c "
+          "JOIN units h ON h.code = c.handling_unit LEFT JOIN units p ON p.code = h.parent_code "
+          "WHERE c.id = case_clocks.case_id) WHERE name = 'review' AND state IN ('running', 'paused')")
+RE_REVIEW = ("UPDATE case_clocks SET unit_code = (SELECT coalesce(g.code, p.code, h.code) FROM cases c "
+             "JOIN units h ON h.code = c.handling_unit LEFT JOIN units p ON p.code = h.parent_code "
+             "LEFT JOIN units g ON g.code = p.parent_code WHERE c.id = case_clocks.case_id) "
+             "WHERE name = 're_review' AND state IN ('running', 'paused')")
 
 
 def upgrade() -> None:
     # Until now a review clock ran at the handling unit, so missing it opened a 督办 at the reviewing unit
     # itself. Clocks still running move to their owner; breached ones keep the record of what happened.
-    for name, pick in (('review', 'coalesce(p.code, h.code)'), ('re_review', 'coalesce(g.code, p.code, h.code)')):
-        op.execute(f"UPDATE case_clocks SET unit_code = {_OWNER.format(pick=pick)} "
-                   f"WHERE name = '{name}' AND state IN ('running', 'paused')")
+    op.execute(REVIEW)
+    op.execute(RE_REVIEW)
 
 
 def downgrade() -> None:
