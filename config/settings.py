@@ -40,7 +40,18 @@ class BaseConfig:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # One exact release, and the browser refuses any file whose bytes differ from it (Subresource Integrity):
+    # a new upstream publish or a tampered CDN cannot change the page where users type their tokens. To move
+    # to another release, take each file's hash from the npm package itself:
+    #   npm pack swagger-ui-dist@X.Y.Z && tar xzf swagger-ui-dist-X.Y.Z.tgz
+    #   openssl dgst -sha384 -binary package/swagger-ui.css | base64   (and the two scripts)
+    # A deployment serving the files itself sets the URL to its copy and keeps (or empties) the hashes.
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/"
+    SWAGGER_UI_INTEGRITY = {
+        "swagger-ui.css": "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I",
+        "swagger-ui-standalone-preset.js": "sha384-My2aDM4r2Mbm3ybHcubKm9O9U8FEjvF/O5nGvE9YK5dzqOTbWEKa79RPJ1krdMaF",
+        "swagger-ui-bundle.js": "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9",
+    }
     # Bodies above this answer 413; a petition's text is at most 20,000 characters.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 

@@ -189,6 +189,20 @@ def test_docs_page_csp_allows_exactly_what_the_page_loads(client, app):
     }
 
 
+def test_docs_page_loads_one_pinned_release_checked_by_hash(client, app):
+    """A new upstream publish or a tampered CDN cannot change the page: exact version, SRI on every file."""
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    ui = app.config["OPENAPI_SWAGGER_UI_URL"]
+    assert re.search(r"@\d+\.\d+\.\d+/$", ui), ui  # a release, not "latest"
+    tags = re.findall(r'<(?:script src|link href)="([^"]+)"([^>]*)>', html)
+    pinned = app.config["SWAGGER_UI_INTEGRITY"]
+    assert {url.removeprefix(ui) for url, _ in tags} == set(pinned)
+    for url, attributes in tags:
+        digest = pinned[url.removeprefix(ui)]
+        assert len(base64.b64decode(digest.removeprefix("sha384-"), validate=True)) == 48  # a SHA-384
+        assert f'integrity="{digest}"' in attributes and 'crossorigin="anonymous"' in attributes, url
+
+
 # --- CORS ----------------------------------------------------------------------------------------------------------
 
 ORIGIN = "https://portal.example.gov.cn"
