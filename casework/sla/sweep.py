@@ -162,15 +162,25 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
 
 
 def _notify_supervisions(session, now: datetime, empty, kind: str) -> list[int]:
-    """Tell each supervising unit about the supervisions opened in this run."""
+    """Tell each supervising unit about the supervisions opened in this run.
+
+    An escalation is also told to the unit that owes the answer: it is now urged from one level higher,
+    and its breach notice (sent once, at the first 督办) does not say so.
+    """
     sup = Supervision.__table__
-    return _notify_select(session, sa.select(
-        sup.c.unit_code, sa.literal(kind), sup.c.case_id, sup.c.id,
-        sa.literal("督办：") + Case.number + sa.literal(" ") + sup.c.reason,
-        sa.literal(f"{kind}:") + sa.cast(sup.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
-    ).select_from(sup.join(Case.__table__, Case.id == sup.c.case_id))
-        .where(sup.c.opened_at == now, sup.c.state == "open", sup.c.kind == "auto",
-               sup.c.parent_id.is_(None) if kind == "supervision" else sup.c.parent_id.is_not(None)))
+    recipients = [(sup.c.unit_code, f"{kind}:")]
+    if kind == "escalation":
+        recipients.append((sup.c.target_unit, "escalation-target:"))
+    notified: list[int] = []
+    for unit, key in recipients:
+        notified += _notify_select(session, sa.select(
+            unit, sa.literal(kind), sup.c.case_id, sup.c.id,
+            sa.literal("督办：") + Case.number + sa.literal(" ") + sup.c.reason,
+            sa.literal(key) + sa.cast(sup.c.id, sa.String), sa.literal(now, UTCDateTime()), empty,
+        ).select_from(sup.join(Case.__table__, Case.id == sup.c.case_id))
+            .where(sup.c.opened_at == now, sup.c.state == "open", sup.c.kind == "auto",
+                   sup.c.parent_id.is_(None) if kind == "supervision" else sup.c.parent_id.is_not(None)))
+    return notified
 
 
 def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:

@@ -103,14 +103,15 @@ def test_warn_breach_and_escalate_to_the_ministry(client, session, sweep_at, ove
 
     # Not before five working days have passed.
     assert sweep_at(bj(2026, 11, 25, 23)) == nothing()
-    assert sweep_at(bj(2026, 11, 26)) == nothing(escalated=1, notifications=1)
+    # The province is told it now supervises, and the county that it is urged from higher up.
+    assert sweep_at(bj(2026, 11, 26)) == nothing(escalated=1, notifications=2)
     city, province = supervisions(session, cid)
     assert (province.unit_code, province.level, province.parent_id, province.target_unit, province.state) == \
         ("360000", "province", city.id, "360827", "open")
     assert city.escalated_at == bj(2026, 11, 26) and city.state == "open"
     assert province.escalate_at == end_of_workday(2026, 12, 3)
 
-    assert sweep_at(bj(2026, 12, 4)) == nothing(escalated=1, notifications=1)
+    assert sweep_at(bj(2026, 12, 4)) == nothing(escalated=1, notifications=2)
     _, province, ministry = supervisions(session, cid)
     assert (ministry.unit_code, ministry.level, ministry.parent_id) == ("100000", "ministry", province.id)
     assert ministry.escalate_at == end_of_workday(2026, 12, 11)
@@ -121,7 +122,8 @@ def test_warn_breach_and_escalate_to_the_ministry(client, session, sweep_at, ove
     assert len(supervisions(session, cid)) == 3
     assert sla_notifications(session, cid) == [("warning", "360827"), ("breach", "360827"),
                                                ("supervision", "360800"), ("escalation", "360000"),
-                                               ("escalation", "100000")]
+                                               ("escalation", "360827"), ("escalation", "100000"),
+                                               ("escalation", "360827")]
 
     # Accepting at last meets the breached clock: every 督办 on it closes, with its outcome.
     accepted = act_at(client, bj(2026, 12, 14), clerk, case, "accept")
@@ -135,7 +137,7 @@ def test_warn_breach_and_escalate_to_the_ministry(client, session, sweep_at, ove
         assert client.get(f"/api/v1/cases?{flag}=true", headers=clerk).get_json()["total"] == 0
     # The handling clock now runs; sweeping again changes nothing about the old 督办.
     assert sweep_at(bj(2026, 12, 15)) == nothing()
-    assert len(supervisions(session, cid)) == 3 and len(sla_notifications(session, cid)) == 5
+    assert len(supervisions(session, cid)) == 3 and len(sla_notifications(session, cid)) == 7
 
 
 def test_replied_supervision_does_not_escalate(client, session, sweep_at, overdue_case):
