@@ -62,7 +62,7 @@ def present_case(*, session, case: Case, viewer: User, full_pii: bool = True, cl
         "outcome": case.outcome, "satisfaction": case.satisfaction, "return_count": case.return_count,
         "is_final": case.is_final, "merged_into": refs.get("merged_into_id"),
         "possible_repeat_of": refs.get("possible_repeat_of_id"), "clocks": clocks, "overdue": case.overdue,
-        "supervised": case.supervised, "allowed_actions": allowed_actions(case=case, viewer=viewer, clocks=clocks),
+        "supervised": case.supervised, "awaiting_reply": case.awaiting_reply, "allowed_actions": allowed_actions(case=case, viewer=viewer, clocks=clocks),
     }
 
 

@@ -122,6 +122,7 @@ class CaseListQuerySchema(ma.Schema):
     region = ma.fields.String(validate=DIVISION)
     overdue = ma.fields.Boolean()
     supervised = ma.fields.Boolean()
+    awaiting_reply = ma.fields.Boolean(metadata={"description": "an open 督办 not yet answered (待回复督办)"})
     received_from = LocalDateTime(validate=STORABLE)
     received_to = LocalDateTime(validate=STORABLE)
     q = ma.fields.String(validate=validate.Length(min=1, max=100))
@@ -231,6 +232,7 @@ class CaseSchema(ma.Schema):
                               metadata={"description": "leads: full only for the owning unit's inspectors"})
     overdue = ma.fields.Boolean()
     supervised = ma.fields.Boolean()
+    awaiting_reply = ma.fields.Boolean(metadata={"description": "an open 督办 waits for the answer"})
     allowed_actions = ma.fields.List(ma.fields.String())
 
 

@@ -7,7 +7,7 @@ from casework.auth.models import User
 from casework.cases.access import get_visible_case, visible_condition
 from casework.cases.events import events_of
 from casework.cases.models import Case, CaseEvent
-from casework.sla.flags import overdue_case_ids, supervised_case_ids
+from casework.sla.flags import awaiting_reply_case_ids, overdue_case_ids, supervised_case_ids
 from casework.units.models import Unit
 
 
@@ -23,7 +23,8 @@ def list_cases(*, session, viewer: User, filters: dict) -> sa.Select:
         # An unknown unit matches nothing rather than erroring: the filter is a narrowing.
         stmt = stmt.where(Case.unit_path.startswith(unit.path, autoescape=True) if unit else sa.false())
         prefix = unit.path if unit else None
-    for name, case_ids in (("overdue", overdue_case_ids), ("supervised", supervised_case_ids)):
+    for name, case_ids in (("overdue", overdue_case_ids), ("supervised", supervised_case_ids),
+                           ("awaiting_reply", awaiting_reply_case_ids)):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Case, name) == filters[name])
             if filters[name]:

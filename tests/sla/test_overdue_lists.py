@@ -1,4 +1,4 @@
-"""The overdue and supervised lists of a unit: found through breached clocks and open 督办, they follow the case.
+"""The overdue, supervised and awaiting-reply lists of a unit: found through breached clocks and open 督办, they follow the case.
 
 The flags on cases have no index (the sweep flips thousands at once, and an indexed flag would make each of
 those updates rewrite every index of cases); the lists read partial indexes on the clocks and the 督办, whose
@@ -34,7 +34,7 @@ def assert_lists_match_flags(client, session, headers) -> None:
     session.expire_all()
     for code in UNITS:
         path = session.execute(sa.text("SELECT path FROM units WHERE code = :c"), {"c": code}).scalar_one()
-        for flag in ("overdue", "supervised"):
+        for flag in ("overdue", "supervised", "awaiting_reply"):
             assert listed(client, headers, code, flag) == flagged(session, path, flag), (code, flag)
 
 
@@ -84,10 +84,19 @@ def test_a_manual_supervision_lists_the_case_until_it_is_handled(client, session
     supervised = act_at(client, bj(2026, 11, 17), province, case, "supervise", reason="群众反映强烈，请加快办理")
     assert supervised["supervised"] is True and supervised["overdue"] is False
     assert listed(client, ministry, A, "supervised") == [case["id"]]
+    assert listed(client, ministry, A, "awaiting_reply") == [case["id"]]  # 待回复督办
     assert listed(client, ministry, A, "overdue") == []
     assert_lists_match_flags(client, session, ministry)
 
-    act_at(client, bj(2026, 11, 18), clerk, supervised, "decline", reason="不属于信访事项", expect=200)
+    replied = act_at(client, bj(2026, 11, 17, 15), clerk, supervised, "reply_supervision", text="已核实，正在受理审查")
+    assert replied["supervised"] is True and replied["awaiting_reply"] is False
+    assert listed(client, ministry, A, "supervised") == [case["id"]]
+    assert listed(client, ministry, A, "awaiting_reply") == []
+    mine = client.get("/api/v1/cases", query_string={"awaiting_reply": "false"}, headers=clerk).get_json()["items"]
+    assert case["id"] in [c["id"] for c in mine]
+    assert_lists_match_flags(client, session, ministry)
+
+    act_at(client, bj(2026, 11, 18), clerk, replied, "decline", reason="不属于信访事项", expect=200)
     assert listed(client, ministry, A, "supervised") == []
     assert_lists_match_flags(client, session, ministry)
 
