@@ -40,12 +40,18 @@ def _run(connection) -> None:
         if connection.in_transaction():
             raise RuntimeError("migrate SQLite on a connection outside a transaction: foreign keys must go off first")
         connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    applied: list[str] = []
+    # transactional_ddl: SQLite's DDL is transactional (Alembic assumes not and commits each revision on its
+    # own), so the whole upgrade is one transaction and the key check below can still roll it back.
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True,
-                      include_object=object_filter(connection.dialect.name))
+                      include_object=object_filter(connection.dialect.name), transactional_ddl=True,
+                      on_version_apply=lambda *, step, **_: applied.append(str(step)))
     try:
         with context.begin_transaction():
             context.run_migrations()
-            if sqlite:
+            # Only after a change: the check reads the whole database under the write lock, and start-up
+            # runs the upgrade every time.
+            if sqlite and applied:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
                     raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:10]}")

@@ -155,6 +155,13 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
             stop_clock(session=session, clock=clock, now=now, outcome=f"case {to_state}")
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
                         .values(state="closed", closed_at=now, outcome=f"case {to_state}"))
+    elif "supervise" in workflow.actions and workflow.transition_for(to_state, "supervise") is None:
+        # Nobody owes an answer here (responded: the petitioner decides; registered: back to routing): the
+        # manual 督办 that urged the last stage is done, or a reply could come from a unit it never asked.
+        # Automatic ones follow their clock instead (stop_clock).
+        session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open",
+                                                     Supervision.kind == "manual")
+                        .values(state="closed", closed_at=now, outcome=f"handled: {tr.action}"))
     for name in tr.starts:
         if live_clock(session=session, case_id=case.id, name=name) is None:
             start_clock(session=session, case=case, name=name, start=now)
@@ -165,7 +172,9 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
 def refresh_flags(*, session, case: Case) -> None:
     """overdue: a breached clock not yet met; supervised: an open 督办; awaiting_reply: one not yet answered."""
     overdue, supervised, awaiting = session.execute(_FLAGS, {"case_id": case.id}).one()
-    case.overdue, case.supervised, case.awaiting_reply = bool(overdue), bool(supervised), bool(awaiting)
+    case.overdue, case.supervised = bool(overdue), bool(supervised)
+    # A lead's 督办 (from a missed lead clock) has no reply action: nothing waits on its unit's answer.
+    case.awaiting_reply = bool(awaiting) and "reply_supervision" in workflow_for(case.kind).actions
 
 
 def start_intake_clocks(*, session, case: Case) -> None:

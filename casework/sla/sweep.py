@@ -23,8 +23,11 @@ from casework.sla.deadlines import SHANGHAI
 from casework.sla.models import CaseClock, Supervision
 from casework.sla.policies import SlaPolicies
 from casework.units.models import Unit
+from casework.workflow.definitions import WORKFLOWS
 
 TERMINAL = ("closed", "not_accepted", "merged")
+# Kinds whose 督办 the unit answers (reply_supervision); a lead's 督办 only records the missed deadline.
+REPLYABLE_KINDS = tuple(sorted(kind for kind, flow in WORKFLOWS.items() if "reply_supervision" in flow.actions))
 
 
 @dataclass
@@ -100,7 +103,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
                     .where(clocks.c.breached_at == now, clocks.c.state == "breached")
                     .group_by(clocks.c.case_id).subquery())
         session.execute(sa.update(Case).where(Case.id == breached.c.case_id).values(
-            overdue=True, supervised=True, awaiting_reply=True,
+            overdue=True, supervised=True, awaiting_reply=Case.kind.in_(REPLYABLE_KINDS),
             first_response_late=sa.or_(Case.first_response_late, breached.c.first == 1),
             handling_late=sa.or_(Case.handling_late, breached.c.handling == 1)))
         handler, parent = aliased(Unit), aliased(Unit)

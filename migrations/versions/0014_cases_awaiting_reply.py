@@ -17,7 +17,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('awaiting_reply', sa.Boolean(), server_default=sa.false(), nullable=False))
-    op.execute("UPDATE cases SET awaiting_reply = true WHERE EXISTS (SELECT 1 FROM supervisions s "
+    # Leads have no 督办 reply (their 督办 only records a missed deadline).
+    op.execute("UPDATE cases SET awaiting_reply = true WHERE kind <> 'lead' AND EXISTS (SELECT 1 FROM supervisions s "
                "WHERE s.case_id = cases.id AND s.state = 'open' AND s.replied_at IS NULL)")
 
 

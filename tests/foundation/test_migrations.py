@@ -1,6 +1,7 @@
 """Models and migrations agree; the migration chain has one head and runs both ways."""
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -234,3 +235,45 @@ def test_upgrading_keeps_rows_that_refer_to_a_rebuilt_table():
         engine.dispose()
     finally:
         _drop(name)
+
+
+def _dangling_event(engine, path: str) -> None:
+    """A trail row of a case that does not exist, written past the keys (plain sqlite3 leaves them off)."""
+    columns = [c for c in sa.inspect(engine).get_columns("case_events")
+               if not c["nullable"] and c.get("default") is None and c["name"] != "id"]
+    row = {c["name"]: (1 if "int" in type(c["type"]).__name__.lower() else "x") for c in columns}
+    row.update(case_id=999, seq=1, params="{}", created_at="2026-01-01T00:00:00+00:00")
+    raw = sqlite3.connect(path)
+    raw.execute(f"INSERT INTO case_events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()))
+    raw.commit()
+    raw.close()
+
+
+def test_sqlite_migration_refuses_to_commit_dangling_keys_and_a_no_op_upgrade_skips_the_check():
+    """An applied revision runs PRAGMA foreign_key_check before it commits; an up-to-date start-up does not."""
+    path = str(Path(tempfile.mkdtemp()) / "fk.db")  # the check is SQLite's, whatever the suite runs on
+    url = f"sqlite:///{path}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0013")
+    engine = make_engine(url)
+    _dangling_event(engine, path)
+
+    def revision() -> str:
+        with engine.connect() as c:
+            return c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+
+    try:
+        command.upgrade(cfg, "0014")
+    except RuntimeError as exc:
+        assert "foreign keys point nowhere" in str(exc)
+    else:
+        raise AssertionError("a migration committed over a dangling foreign key")
+    assert revision() == "0013"  # rolled back whole
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM case_events WHERE case_id = 999")
+    command.upgrade(cfg, "head")
+    _dangling_event(engine, path)
+    command.upgrade(cfg, "head")  # nothing to apply: no whole-database check at start-up
+    assert revision() == ScriptDirectory.from_config(cfg).get_current_head()
+    engine.dispose()

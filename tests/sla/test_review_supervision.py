@@ -20,6 +20,7 @@ from casework.sla.models import Supervision
 from casework.workflow.definitions import PETITION
 from casework.workflow.engine import ANCESTOR, PARENT
 from tests.cases.drive import Driver
+from tests.leads import OWNER, lead_body
 from tests.sla.test_clock_integration import clock_of
 from tests.sla.test_escalation import sweep_at  # noqa: F401 (fixture)
 
@@ -99,3 +100,35 @@ def test_a_clock_owner_must_name_a_clock_and_a_level():
     for owners in ({"nonexistent": PARENT}, {"review": ANCESTOR}):
         with pytest.raises(ValueError, match="clock owner"):
             replace(PETITION, clock_owners=owners)
+
+
+def test_a_manual_supervision_ends_with_the_stage_it_urged(drive, session):
+    """The county responds without replying: the city's 督办 closes, and under review nothing waits on a
+    reply the county can no longer give, nor may the reviewing city answer what was asked of the county."""
+    case = drive.bring_to("petition", "in_progress", region=COUNTY)
+    params = {"reason": "请加快办理", "reply_due": (clock.now() + timedelta(days=5)).isoformat()}
+    case = drive.step(case, "supervise", "parent", "supervisor", **params)
+    assert case["awaiting_reply"] is True
+    case = drive.step(case, "respond", outcome="support", text="经核实，符合低保条件，已纳入。")
+    assert (case["supervised"], case["awaiting_reply"]) == (False, False)
+    [sup] = session.scalars(sa.select(Supervision).where(Supervision.case_id == case["id"])).all()
+    session.refresh(sup)
+    assert (sup.state, sup.outcome, sup.replied_at) == ("closed", "handled: respond", None)
+
+    case = drive.step(case, "request_review", "parent", reason="对处理意见不服")
+    city = drive.client.get(f"/api/v1/cases/{case['id']}", headers=drive.actor(case, "parent")).get_json()
+    assert city["awaiting_reply"] is False and "reply_supervision" not in city["allowed_actions"]
+
+
+def test_a_lead_supervision_waits_on_no_reply(client, session, make_user, sweep_at):  # noqa: F811
+    """A missed lead deadline opens a 督办 that records it; leads have no reply action, so none is awaited."""
+    _, inspector = make_user(role="inspector", unit=OWNER)
+    r = client.post("/api/v1/cases", json=lead_body(), headers=inspector)
+    assert r.status_code == 201, r.get_json()
+    lead = r.get_json()
+    assert [c["name"] for c in lead["clocks"]] == ["reporter_notice"]
+    assert sweep_at(clock.now() + timedelta(days=40))["supervisions_opened"] == 1
+    seen = client.get(f"/api/v1/cases/{lead['id']}", headers=inspector).get_json()
+    assert (seen["supervised"], seen["awaiting_reply"]) == (True, False)
+    listed = client.get("/api/v1/cases?awaiting_reply=true", headers=inspector).get_json()["items"]
+    assert lead["id"] not in [c["id"] for c in listed]
