@@ -59,15 +59,18 @@ def after_transition(fn: Callable[[ActionContext, str, str], None]):
 _AVAILABLE: dict[str, Callable[[Case, list[dict]], bool]] = {}
 
 
-def available_when(*actions: str):
-    """Register the data check of ``actions`` for allowed_actions: ``fn(case, clocks) -> bool``."""
-
+def _registering(table: dict, actions: tuple[str, ...]):
     def register(fn):
         for action in actions:
-            _AVAILABLE[action] = fn
+            table[action] = fn
         return fn
 
     return register
+
+
+def available_when(*actions: str):
+    """Register the data check of ``actions`` for allowed_actions: ``fn(case, clocks) -> bool``."""
+    return _registering(_AVAILABLE, actions)
 
 
 # Who may act, beyond the table's relation to the handling unit: under review the answer is owed one
@@ -78,13 +81,7 @@ _REFUSED: dict[str, Callable[[Case, User], str | None]] = {}
 
 def refused_unless(*actions: str):
     """Register the actor check of ``actions``: ``fn(case, actor) -> reason | None``."""
-
-    def register(fn):
-        for action in actions:
-            _REFUSED[action] = fn
-        return fn
-
-    return register
+    return _registering(_REFUSED, actions)
 
 
 def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], actor: User,

@@ -86,28 +86,52 @@ def _fill(engine, table: str, values: dict) -> None:
         conn.execute(sa.insert(table_).values(row))
 
 
+UNIT_NAMES = {"100000": ("民政部", "ministry"), "360000": ("江西省", "province"), "360800": ("吉安市", "city"),
+              "360827": ("遂川县", "county")}
+
+
+def _tree(engine, *chain: str) -> str:
+    """Units ``chain`` (root first), each the parent of the next; answers the last one's path."""
+    path, parent = "", None
+    for depth, code in enumerate(chain):
+        path += f"{code}/"
+        name, level = UNIT_NAMES[code]
+        _fill(engine, "units", {"code": code, "name": name, "level": level, "kind": "civil_affairs", "path": path,
+                                "parent_code": parent, "depth": depth})
+        parent = code
+    return path
+
+
+def _petition(engine, case_id: int, path: str, status: str) -> None:
+    """A petition handled at 遂川县 (360827), whose unit_path is ``path``."""
+    _fill(engine, "cases", {"id": case_id, "number": f"XF-360827-2026-{case_id:06d}", "kind": "petition",
+                            "status": status, "region": "360827", "handling_unit": "360827",
+                            "registering_unit": "360827", "unit_path": path, "people_count": 1, "version": 1,
+                            "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
+
+
+def _supervised_petition_at_0011(url: str):
+    """A database at 0011 holding petition 7 at 遂川县 (a county straight under the ministry is enough),
+    its breached clock 70 and the automatic 督办 700 on it; answers the Alembic config and the case's path."""
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0011")
+    engine = make_engine(url)
+    path = _tree(engine, "100000", "360827")
+    _petition(engine, 7, path, "in_progress")
+    _fill(engine, "case_clocks", {"id": 70, "case_id": 7, "unit_code": "360827", "state": "breached",
+                                  "breached_at": "2026-01-02T00:00:00+00:00", "paused_at": None,
+                                  "extended_days": 0, "pauses": "[]"})
+    _fill(engine, "supervisions", {"id": 700, "case_id": 7, "clock_id": 70, "kind": "auto", "state": "open",
+                                   "unit_code": "100000", "target_unit": "360827", "closed_at": None})
+    engine.dispose()
+    return cfg, path
+
+
 def test_0012_fills_case_path_from_the_case():
     """Clocks and 督办 that exist before 0012 get their case's unit_path; the overdue list relies on it."""
     url, name = _fresh_url()
     try:
-        cfg = alembic_config(url)
-        command.upgrade(cfg, "0011")
-        engine = make_engine(url)
-        path = "100000/360827/"  # a county straight under the ministry is enough here
-        _fill(engine, "units", {"code": "100000", "name": "民政部", "level": "ministry", "kind": "civil_affairs",
-                                "path": "100000/", "parent_code": None, "depth": 0})
-        _fill(engine, "units", {"code": "360827", "name": "遂川县", "level": "county", "kind": "civil_affairs",
-                                "path": path, "parent_code": "100000", "depth": 1})
-        _fill(engine, "cases", {"id": 7, "number": "XF-360827-2026-000007", "kind": "petition",
-                                "status": "registered", "region": "360827", "handling_unit": "360827",
-                                "registering_unit": "360827", "unit_path": path, "people_count": 1, "version": 1,
-                                "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
-        _fill(engine, "case_clocks", {"id": 70, "case_id": 7, "unit_code": "360827", "state": "breached",
-                                      "breached_at": "2026-01-02T00:00:00+00:00", "paused_at": None,
-                                      "extended_days": 0, "pauses": "[]"})
-        _fill(engine, "supervisions", {"id": 700, "case_id": 7, "clock_id": 70, "kind": "auto", "state": "open",
-                                       "unit_code": "360827", "target_unit": "360827", "closed_at": None})
-        engine.dispose()
+        cfg, path = _supervised_petition_at_0011(url)
         command.upgrade(cfg, "0012")
         engine = make_engine(url)
         with engine.connect() as conn:
@@ -129,23 +153,14 @@ def test_0013_moves_live_review_clocks_to_the_reviewing_unit():
         cfg = alembic_config(url)
         command.upgrade(cfg, "0012")
         engine = make_engine(url)
-        units = [("100000", "民政部", "ministry", None, "100000/"),
-                 ("360000", "江西省", "province", "100000", "100000/360000/"),
-                 ("360800", "吉安市", "city", "360000", "100000/360000/360800/"),
-                 ("360827", "遂川县", "county", "360800", "100000/360000/360800/360827/")]
-        for depth, (code, unit_name, level, parent, path) in enumerate(units):
-            _fill(engine, "units", {"code": code, "name": unit_name, "level": level, "kind": "civil_affairs",
-                                    "path": path, "parent_code": parent, "depth": depth})
-        _fill(engine, "cases", {"id": 7, "number": "XF-360827-2026-000007", "kind": "petition",
-                                "status": "under_review", "region": "360827", "handling_unit": "360827",
-                                "registering_unit": "360827", "unit_path": units[-1][4], "people_count": 1,
-                                "version": 1, "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
+        path = _tree(engine, "100000", "360000", "360800", "360827")
+        _petition(engine, 7, path, "under_review")
         clocks = {71: ("review", "running"), 72: ("re_review", "paused"), 73: ("review", "breached"),
                   74: ("handling", "running")}
         for clock_id, (clock_name, state) in clocks.items():
             _fill(engine, "case_clocks", {
                 "id": clock_id, "case_id": 7, "name": clock_name, "unit_code": "360827", "state": state,
-                "case_path": units[-1][4], "extended_days": 0, "pauses": "[]",
+                "case_path": path, "extended_days": 0, "pauses": "[]",
                 "breached_at": "2026-01-02T00:00:00+00:00" if state == "breached" else None,
                 "paused_at": "2026-01-02T00:00:00+00:00" if state == "paused" else None})
         engine.dispose()
@@ -171,18 +186,10 @@ def test_0014_marks_cases_whose_open_supervision_awaits_a_reply():
         cfg = alembic_config(url)
         command.upgrade(cfg, "0013")
         engine = make_engine(url)
-        path = "100000/360827/"
-        _fill(engine, "units", {"code": "100000", "name": "民政部", "level": "ministry", "kind": "civil_affairs",
-                                "path": "100000/", "parent_code": None, "depth": 0})
-        _fill(engine, "units", {"code": "360827", "name": "遂川县", "level": "county", "kind": "civil_affairs",
-                                "path": path, "parent_code": "100000", "depth": 1})
+        path = _tree(engine, "100000", "360827")
         # case 1: an open 督办 unanswered; 2: open but answered; 3: closed unanswered; 4: none.
         for case_id in (1, 2, 3, 4):
-            _fill(engine, "cases", {"id": case_id, "number": f"XF-360827-2026-00000{case_id}", "kind": "petition",
-                                    "status": "in_progress", "region": "360827", "handling_unit": "360827",
-                                    "registering_unit": "360827", "unit_path": path, "people_count": 1,
-                                    "version": 1, "anonymous": False, "merged_into_id": None,
-                                    "regions": '["360827"]'})
+            _petition(engine, case_id, path, "in_progress")
         for sup_id, case_id, state, replied in ((10, 1, "open", None), (20, 2, "open", "2026-01-03T00:00:00+00:00"),
                                                  (30, 3, "closed", None)):
             _fill(engine, "supervisions", {
@@ -209,24 +216,7 @@ def test_upgrading_keeps_rows_that_refer_to_a_rebuilt_table():
     """
     url, name = _fresh_url()
     try:
-        cfg = alembic_config(url)
-        command.upgrade(cfg, "0011")
-        engine = make_engine(url)
-        path = "100000/360827/"
-        _fill(engine, "units", {"code": "100000", "name": "民政部", "level": "ministry", "kind": "civil_affairs",
-                                "path": "100000/", "parent_code": None, "depth": 0})
-        _fill(engine, "units", {"code": "360827", "name": "遂川县", "level": "county", "kind": "civil_affairs",
-                                "path": path, "parent_code": "100000", "depth": 1})
-        _fill(engine, "cases", {"id": 7, "number": "XF-360827-2026-000007", "kind": "petition",
-                                "status": "in_progress", "region": "360827", "handling_unit": "360827",
-                                "registering_unit": "360827", "unit_path": path, "people_count": 1, "version": 1,
-                                "anonymous": False, "merged_into_id": None, "regions": '["360827"]'})
-        _fill(engine, "case_clocks", {"id": 70, "case_id": 7, "unit_code": "360827", "state": "breached",
-                                      "breached_at": "2026-01-02T00:00:00+00:00", "paused_at": None,
-                                      "extended_days": 0, "pauses": "[]"})
-        _fill(engine, "supervisions", {"id": 700, "case_id": 7, "clock_id": 70, "kind": "auto", "state": "open",
-                                       "unit_code": "100000", "target_unit": "360827", "closed_at": None})
-        engine.dispose()
+        cfg, path = _supervised_petition_at_0011(url)
         command.upgrade(cfg, "head")
         engine = make_engine(url)
         with engine.connect() as conn:
