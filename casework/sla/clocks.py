@@ -140,9 +140,11 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
             recompute(clock=clock, case=case, policies=policies_for_app(), cal=current_calendar(session), now=now)
     if tr.action in ("assign", "transfer", "return", "forward", "take_over"):
         # The clock runs on; it is now the new unit's to meet (a lead forwarded or taken over too).
-        for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
-                                                                CaseClock.state.in_(LIVE))):
-            clock.unit_code = clock_unit(case, clock.name)
+        # One statement on this frequent path: the handling unit, or for a review clock the unit above it.
+        owners = {name: clock_unit(case, name) for name in workflow.clock_owners}
+        owner = sa.case(owners, value=CaseClock.name, else_=case.handling_unit) if owners else case.handling_unit
+        session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE))
+                        .values(unit_code=owner))
         # A breached clock stays the unit's that missed it, but the overdue and supervised lists find the
         # case by where it is now.
         session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.met_at.is_(None))

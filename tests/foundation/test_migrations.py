@@ -127,6 +127,15 @@ def _supervised_petition_at_0011(url: str):
     return cfg, path
 
 
+def _rows(url: str, sql: str) -> list[tuple]:
+    """The rows of ``sql`` read on a fresh engine (the migration under test ran on its own)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+    engine.dispose()
+    return rows
+
+
 def test_0012_fills_case_path_from_the_case():
     """Clocks and 督办 that exist before 0012 get their case's unit_path; the overdue list relies on it."""
     url, name = _fresh_url()
@@ -165,17 +174,11 @@ def test_0013_moves_live_review_clocks_to_the_reviewing_unit():
                 "paused_at": "2026-01-02T00:00:00+00:00" if state == "paused" else None})
         engine.dispose()
 
-        def owners() -> dict[int, str]:
-            eng = make_engine(url)
-            with eng.connect() as conn:
-                found = dict(conn.execute(sa.text("SELECT id, unit_code FROM case_clocks")).all())
-            eng.dispose()
-            return found
-
+        owners = "SELECT id, unit_code FROM case_clocks"
         command.upgrade(cfg, "0013")
-        assert owners() == {71: "360800", 72: "360000", 73: "360827", 74: "360827"}
+        assert dict(_rows(url, owners)) == {71: "360800", 72: "360000", 73: "360827", 74: "360827"}
         command.downgrade(cfg, "0012")
-        assert owners() == {71: "360827", 72: "360827", 73: "360827", 74: "360827"}
+        assert dict(_rows(url, owners)) == {71: "360827", 72: "360827", 73: "360827", 74: "360827"}
     finally:
         _drop(name)
 
@@ -198,10 +201,7 @@ def test_0014_marks_cases_whose_open_supervision_awaits_a_reply():
                 "closed_at": "2026-01-04T00:00:00+00:00" if state == "closed" else None})
         engine.dispose()
         command.upgrade(cfg, "0014")
-        engine = make_engine(url)
-        with engine.connect() as conn:
-            awaiting = dict(conn.execute(sa.text("SELECT id, awaiting_reply FROM cases")).all())
-        engine.dispose()
+        awaiting = dict(_rows(url, "SELECT id, awaiting_reply FROM cases"))
         assert {k: bool(v) for k, v in awaiting.items()} == {1: True, 2: False, 3: False, 4: False}
         command.downgrade(cfg, "0013")
     finally:
@@ -216,13 +216,10 @@ def test_upgrading_keeps_rows_that_refer_to_a_rebuilt_table():
     """
     url, name = _fresh_url()
     try:
-        cfg, path = _supervised_petition_at_0011(url)
+        cfg, _path = _supervised_petition_at_0011(url)
         command.upgrade(cfg, "head")
-        engine = make_engine(url)
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT case_id FROM case_clocks")).scalars().all() == [7]
-            assert conn.execute(sa.text("SELECT clock_id, case_id FROM supervisions")).all() == [(70, 7)]
-        engine.dispose()
+        assert _rows(url, "SELECT case_id FROM case_clocks") == [(7,)]
+        assert _rows(url, "SELECT clock_id, case_id FROM supervisions") == [(70, 7)]
     finally:
         _drop(name)
 
