@@ -11,6 +11,7 @@ from casework.cases.events import append_event
 from casework.cases.models import Case
 from casework.db import utcnow
 from casework.problem import Conflict, Forbidden, Invalid
+from casework.units.tree import codes_of
 from casework.workflow.definitions import workflow_for
 from casework.workflow.engine import IllegalTransition, NotPermitted, Transition
 
@@ -112,6 +113,9 @@ def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], 
     refusal = _REFUSED[action](case, actor) if action in _REFUSED else None
     if refusal:
         raise Forbidden(refusal)
+    beyond = _owner_beyond_the_tree(workflow, tr, case)
+    if beyond:
+        raise Invalid(beyond, errors={"action": [beyond]})
     ctx = ActionContext(session=session, case=case, actor=actor, params=params, transition=tr, now=now,
                         reason=params.get("reason"))
     from_state = case.status
@@ -138,6 +142,22 @@ def apply_action(*, session, case_id: int, action: str, params: dict[str, Any], 
     return case
 
 
+def _owner_beyond_the_tree(workflow, tr: Transition, case: Case) -> str | None:
+    """Why ``tr`` cannot be recorded here: a clock it starts is owed by a unit above the top of the tree.
+
+    复查 is decided one level above the handling unit and 复核 two (信访工作条例 第三十五、三十六条).
+    For a case handled at the ministry, or 复核 of one handled at a province, that unit is outside this
+    system: a request recorded here could never be decided, and would only wait for its deadline.
+    """
+    levels_above = len(codes_of(case.unit_path)) - 1
+    for clock in tr.starts:
+        owner = workflow.owner_levels(clock)
+        if owner > levels_above:
+            return (f"'{tr.action}' starts '{clock}', decided {owner} level(s) above the handling unit "
+                    f"{case.handling_unit}; this system has no unit there")
+    return None
+
+
 def register_plugins() -> None:
     """Import the modules that register handlers and hooks (kept out of import time to avoid cycles)."""
     from casework.cases import handlers  # noqa: F401
@@ -156,12 +176,15 @@ def allowed_actions(*, case: Case, viewer: User, clocks: list[dict] | None = Non
     """What ``viewer`` may do to ``case`` now (the table, minus guards known without parameters; with the case's
     ``clocks``, also minus actions whose data check fails)."""
     register_plugins()
-    allowed = workflow_for(case.kind).allowed(case.status, viewer.role, relations_of(viewer, case))
+    workflow = workflow_for(case.kind)
+    allowed = workflow.allowed(case.status, viewer.role, relations_of(viewer, case))
     if case.returns_blocked and "return" in allowed:
         allowed.remove("return")
     if case.is_final and "reopen" in allowed:
         allowed.remove("reopen")
     allowed = [a for a in allowed if a not in _REFUSED or not _REFUSED[a](case, viewer)]
+    allowed = [a for a in allowed
+               if not _owner_beyond_the_tree(workflow, workflow.transition_for(case.status, a), case)]
     if clocks is not None:
         allowed = [a for a in allowed if a not in _AVAILABLE or _AVAILABLE[a](case, clocks)]
     return allowed

@@ -132,3 +132,30 @@ def test_a_lead_supervision_waits_on_no_reply(client, session, make_user, sweep_
     assert (seen["supervised"], seen["awaiting_reply"]) == (True, False)
     listed = client.get("/api/v1/cases?awaiting_reply=true", headers=inspector).get_json()["items"]
     assert lead["id"] not in [c["id"] for c in listed]
+
+
+@pytest.mark.parametrize("region, state, request_action, relation", [
+    (MINISTRY, "responded", "request_review", "handler"),  # 复查 would go above the ministry
+    (PROVINCE, "reviewed", "request_re_review", "parent"),  # 复核 would go above the ministry
+])
+def test_a_review_no_unit_in_the_tree_decides_is_refused_and_not_offered(drive, region, state, request_action,
+                                                                          relation):
+    case = drive.bring_to("petition", state, region=region)
+    assert case["handling_unit"] == region
+    view = drive.client.get(f"/api/v1/cases/{case['id']}", headers=drive.actor(case, relation)).get_json()
+    assert request_action not in view["allowed_actions"]
+
+    refused = drive.post(case, request_action, relation=relation, reason="不服")
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["errors"]["action"] and "no unit there" in refused.get_json()["detail"]
+    after = drive.get(case)
+    assert (after["status"], after["version"]) == (state, case["version"])
+    started = {"request_review": "review", "request_re_review": "re_review"}[request_action]
+    assert not [c for c in after["clocks"] if c["name"] == started]
+
+
+def test_a_province_handled_case_is_reviewed_by_the_ministry(drive):
+    case = drive.bring_to("petition", "under_review", region=PROVINCE)
+    assert clock_of(case, "review")["unit"] == MINISTRY
+    case = drive.step(case, "decide_review", "parent", decision="uphold", text="维持原处理意见")
+    assert case["status"] == "reviewed"
