@@ -12,6 +12,7 @@ from casework.cases.models import Case
 from casework.cases.presenter import clock_provider
 from casework.sla.deadlines import compute, paused_total
 from casework.sla.models import CaseClock, Supervision
+from casework.sla.moves import supervisions_follow
 from casework.sla.policies import SlaPolicies, policies_for_app
 from casework.workflow.definitions import workflow_for
 
@@ -151,6 +152,8 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
                         .values(case_path=case.unit_path))
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
                         .values(case_path=case.unit_path))
+        if case.supervised:
+            supervisions_follow(session=session, case=case, action=tr.action, now=now)
     if finished:
         for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
                                                                 CaseClock.state.in_(LIVE))):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -95,6 +95,13 @@ def working_days_deadline(start: datetime, days: int, cal: WorkCalendar) -> Dead
     start_day = _local(start, "start").date()
     final = cal.add_workdays(start_day, days)
     return Deadline(_end_of_day(final), _touches_provisional(cal, start_day + _ONE_DAY, final))
+
+
+def end_of_workday_after(moment: datetime, days: int, cal: WorkCalendar) -> datetime:
+    """23:59:59 in Shanghai of the ``days``-th working day after ``moment``'s day, in UTC (督办 reply and
+    escalation times: one second inside the day, so they sort before that day's calendar deadlines)."""
+    day = cal.add_workdays(_local(moment, "moment").date(), days)
+    return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
 
 
 def _check_office(office: OfficeHours) -> tuple[tuple[time, time], ...]:

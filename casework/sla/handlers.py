@@ -1,7 +1,7 @@
 """督办 and 延期 as workflow actions."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -11,7 +11,7 @@ from casework.cases.calendar_source import current_calendar
 from casework.notifications.service import notify
 from casework.problem import Invalid
 from casework.sla.clocks import live_clock, recompute
-from casework.sla.deadlines import SHANGHAI
+from casework.sla.deadlines import end_of_workday_after
 from casework.sla.models import Supervision
 from casework.sla.policies import policies_for_app
 from casework.units.models import Unit
@@ -28,9 +28,7 @@ def _reason(ctx: ActionContext, what: str) -> str:
 
 def workdays_later(ctx: ActionContext, days: int) -> datetime:
     """End of the ``days``-th working day after now (Shanghai), in UTC."""
-    cal = current_calendar(ctx.session)
-    day = cal.add_workdays(ctx.now.astimezone(SHANGHAI).date(), days)
-    return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
+    return end_of_workday_after(ctx.now, days, current_calendar(ctx.session))
 
 
 @refused_unless("supervise")

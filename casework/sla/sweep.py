@@ -8,7 +8,7 @@ that dies midway rolls back whole, leaving the next run the full work.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -19,7 +19,7 @@ from casework.common.sql import upsert_insert
 from casework.db import UTCDateTime
 from casework.notifications.models import Notification
 from casework.notifications.service import queue_delivery
-from casework.sla.deadlines import SHANGHAI
+from casework.sla.deadlines import end_of_workday_after
 from casework.sla.models import CaseClock, Supervision
 from casework.sla.policies import SlaPolicies
 from casework.units.models import Unit
@@ -42,11 +42,6 @@ class SweepResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def _workdays_after(session, moment: datetime, days: int) -> datetime:
-    day = current_calendar(session).add_workdays(moment.astimezone(SHANGHAI).date(), days)
-    return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
 
 
 def _notify_select(session, select: sa.Select) -> list[int]:
@@ -107,7 +102,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
             first_response_late=sa.or_(Case.first_response_late, breached.c.first == 1),
             handling_late=sa.or_(Case.handling_late, breached.c.handling == 1)))
         handler, parent = aliased(Unit), aliased(Unit)
-        escalate_at = _workdays_after(session, now, policies.reescalate_after_workdays)
+        escalate_at = end_of_workday_after(now, policies.reescalate_after_workdays, current_calendar(session))
         sup = Supervision.__table__
         # The ministry has no parent: a breach there is supervised by the ministry itself.
         supervisor_code = sa.func.coalesce(parent.code, handler.code)
@@ -191,7 +186,7 @@ def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:
     current, parent = aliased(Unit), aliased(Unit)
     due = sa.and_(sup.c.state == "open", sup.c.escalate_at <= now, sup.c.escalated_at.is_(None),
                   sup.c.replied_at.is_(None), sup.c.level != "ministry")
-    escalate_at = _workdays_after(session, now, policies.reescalate_after_workdays)
+    escalate_at = end_of_workday_after(now, policies.reescalate_after_workdays, current_calendar(session))
     inserted = session.execute(
         upsert_insert(session, sup).from_select(
             ["case_id", "clock_id", "parent_id", "kind", "unit_code", "unit_path", "case_path", "level", "target_unit",

@@ -1,0 +1,77 @@
+"""Open 督办 follow a case that moves (交办, 转办, 退回, forwarded or taken over).
+
+The answer a 督办 presses for is owed by whichever unit holds the case now. Left alone, a 督办 kept
+urging the unit the case had left: its re-escalation climbed that unit's chain, its notices went
+there, and its supervisor could hold a 督办 on a case outside its own area.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from casework.cases.access import answering_unit
+from casework.cases.calendar_source import current_calendar
+from casework.cases.models import Case
+from casework.notifications.service import notify
+from casework.sla.deadlines import end_of_workday_after
+from casework.sla.models import Supervision
+from casework.sla.policies import policies_for_app
+from casework.units.models import Unit
+from casework.units.tree import codes_of
+
+
+def supervisions_follow(*, session, case: Case, action: str, now: datetime) -> None:
+    """Re-aim the case's open 督办 at the unit that owes the answer after ``action`` moved it.
+
+    A 督办 from a unit still above that unit now presses it. One from a unit that is not (the case
+    left its area) closes; an automatic one then opens again one level above the new unit, where the
+    sweep would have opened it, so an overdue case does not go unsupervised for having moved.
+    """
+    owing = answering_unit(case)
+    chain = codes_of(case.unit_path)
+    above = set(chain[:chain.index(owing)]) or {owing}  # at the top of the tree the ministry supervises itself
+    open_ = list(session.scalars(sa.select(Supervision).where(Supervision.case_id == case.id,
+                                                              Supervision.state == "open")
+                                 .order_by(Supervision.id)))
+    supervisor: Unit | None = None
+    for sup in open_:
+        if sup.unit_code in above:
+            if sup.target_unit != owing:
+                sup.target_unit = owing
+                notify(session=session, unit_code=owing, kind="supervision", case_id=case.id, supervision_id=sup.id,
+                       dedup_key=f"supervision-moved:{sup.id}:{owing}", title=f"督办（随案转来）：{case.number}")
+            continue
+        sup.state, sup.closed_at, sup.outcome = "closed", now, f"moved: {action} to {case.handling_unit}"
+        if sup.kind != "auto" or sup.escalated_at is not None:
+            continue  # a manual 督办 is its supervisor's to renew; an escalated one's successor is open too
+        supervisor = supervisor or session.get(Unit, _parent_or_self(chain, owing))
+        _reopen_above(session=session, case=case, closed=sup, supervisor=supervisor, owing=owing, now=now)
+    session.flush()
+
+
+def _parent_or_self(chain: list[str], code: str) -> str:
+    at = chain.index(code)
+    return chain[at - 1] if at > 0 else code
+
+
+def _reopen_above(*, session, case: Case, closed: Supervision, supervisor: Unit, owing: str, now: datetime) -> None:
+    sup = session.scalar(sa.select(Supervision).where(
+        Supervision.clock_id == closed.clock_id, Supervision.unit_code == supervisor.code, Supervision.kind == "auto"))
+    if sup is not None:
+        # The case came back under a unit that supervised this clock before (one automatic 督办 per clock and
+        # unit): that 督办 opens again and waits for a new reply; the earlier one stays in the case's events.
+        sup.state, sup.closed_at, sup.outcome, sup.target_unit = "open", None, None, owing
+        sup.reply_text = sup.replied_at = None
+    else:
+        sup = Supervision(case_id=case.id, clock_id=closed.clock_id, parent_id=closed.id, kind="auto",
+                          unit_code=supervisor.code, unit_path=supervisor.path, level=supervisor.level,
+                          case_path=case.unit_path, target_unit=owing, reason=closed.reason, state="open",
+                          opened_at=now)
+        session.add(sup)
+    sup.escalated_at = None
+    sup.escalate_at = end_of_workday_after(now, policies_for_app().reescalate_after_workdays,
+                                           current_calendar(session))
+    session.flush()
+    notify(session=session, unit_code=supervisor.code, kind="supervision", case_id=case.id, supervision_id=sup.id,
+           dedup_key=f"supervision-moved:{sup.id}:{supervisor.code}", title=f"督办（随案转来）：{case.number}")
