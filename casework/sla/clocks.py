@@ -139,7 +139,8 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
             clock.paused_seconds += int(paused_total([pause], now).total_seconds())
             clock.state, clock.paused_at = "running", None
             recompute(clock=clock, case=case, policies=policies_for_app(), cal=current_calendar(session), now=now)
-    if tr.action in ("assign", "transfer", "return", "forward", "take_over"):
+    moved = tr.action in ("assign", "transfer", "return", "forward", "take_over")
+    if moved:
         # The clock runs on; it is now the new unit's to meet (a lead forwarded or taken over too).
         # One statement on this frequent path: the handling unit, or for a review clock the unit above it.
         owners = {name: clock_unit(case, name) for name in workflow.clock_owners}
@@ -152,8 +153,6 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
                         .values(case_path=case.unit_path))
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
                         .values(case_path=case.unit_path))
-        if case.supervised:
-            supervisions_follow(session=session, case=case, action=tr.action, now=now)
     if finished:
         for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
                                                                 CaseClock.state.in_(LIVE))):
@@ -167,6 +166,8 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open",
                                                      Supervision.kind == "manual")
                         .values(state="closed", closed_at=now, outcome=f"handled: {tr.action}"))
+    if moved and case.supervised:  # the flag from before this transition: were any 督办 open
+        supervisions_follow(session=session, case=case, action=tr.action, now=now)
     for name in tr.starts:
         if live_clock(session=session, case_id=case.id, name=name) is None:
             start_clock(session=session, case=case, name=name, start=now)

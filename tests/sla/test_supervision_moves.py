@@ -83,3 +83,15 @@ def test_a_lead_taken_over_by_its_supervisor_is_supervised_from_above_it(client,
     assert session.scalar(sa.select(Notification.id).where(Notification.case_id == lead["id"],
                                                            Notification.unit_code == above,
                                                            Notification.kind == "supervision")) is not None
+
+
+def test_a_return_ends_a_manual_supervision_without_passing_it_on(drive, session):
+    case = drive.intake("petition", region=COUNTY)
+    case = drive.step(case, "supervise", "parent", "supervisor", reason="尽快受理")
+    case = drive.step(case, "return", reason="不属于本县管辖")
+
+    assert case["handling_unit"] == CITY and case["supervised"] is False
+    assert rows(session, case["id"]) == [(CITY, COUNTY, "closed", "handled: return", False)]
+    moved = session.scalar(sa.select(Notification.id).where(Notification.case_id == case["id"],
+                                                            Notification.dedup_key.like("supervision-moved:%")))
+    assert moved is None
