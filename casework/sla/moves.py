@@ -34,20 +34,43 @@ def supervisions_follow(*, session, case: Case, action: str, now: datetime) -> N
     open_ = list(session.scalars(sa.select(Supervision).where(Supervision.case_id == case.id,
                                                               Supervision.state == "open")
                                  .order_by(Supervision.id)))
+    policies, cal = policies_for_app(), current_calendar(session)
+    escalate_at = end_of_workday_after(now, policies.reescalate_after_workdays, cal)
     supervisor: Unit | None = None
     for sup in open_:
         if sup.unit_code in above:
             if sup.target_unit != owing:
-                sup.target_unit = owing
-                notify(session=session, unit_code=owing, kind="supervision", case_id=case.id, supervision_id=sup.id,
-                       dedup_key=f"supervision-moved:{sup.id}:{owing}", title=f"督办（随案转来）：{case.number}")
+                _pass_on(session=session, case=case, sup=sup, owing=owing, escalate_at=escalate_at,
+                         reply_due=end_of_workday_after(now, policies.default_reply_workdays, cal))
             continue
         sup.state, sup.closed_at, sup.outcome = "closed", now, f"moved: {action} to {case.handling_unit}"
         if sup.kind != "auto" or sup.escalated_at is not None:
             continue  # a manual 督办 is its supervisor's to renew; an escalated one's successor is open too
         supervisor = supervisor or session.get(Unit, _parent_or_self(chain, owing))
-        _reopen_above(session=session, case=case, closed=sup, supervisor=supervisor, owing=owing, now=now)
+        _reopen_above(session=session, case=case, closed=sup, supervisor=supervisor, owing=owing, now=now,
+                      escalate_at=escalate_at)
     session.flush()
+
+
+def _pass_on(*, session, case: Case, sup: Supervision, owing: str, escalate_at: datetime, reply_due: datetime) -> None:
+    """The 督办 now asks ``owing`` for its own answer, with the time to give it that a new 督办 would have.
+
+    An answer the previous unit gave stays in the case's events (reply_supervision); kept on the row, it
+    would leave the new unit nothing to answer and stop the 督办 from escalating.
+    """
+    sup.target_unit = owing
+    sup.reply_text = sup.replied_at = None
+    if sup.reply_due_at is not None:
+        sup.reply_due_at = max(sup.reply_due_at, reply_due)
+    sup.escalate_at = max(d for d in (sup.escalate_at, sup.reply_due_at, escalate_at) if d is not None)
+    _tell(session=session, case=case, sup=sup, unit=owing)
+
+
+def _tell(*, session, case: Case, sup: Supervision, unit: str) -> None:
+    # case.version is the version this transition started from: one notice per 督办, unit and move, so a
+    # case that comes back to a unit tells it again.
+    notify(session=session, unit_code=unit, kind="supervision", case_id=case.id, supervision_id=sup.id,
+           dedup_key=f"supervision-moved:{sup.id}:{unit}:{case.version}", title=f"督办（随案转来）：{case.number}")
 
 
 def _parent_or_self(chain: list[str], code: str) -> str:
@@ -55,7 +78,8 @@ def _parent_or_self(chain: list[str], code: str) -> str:
     return chain[at - 1] if at > 0 else code
 
 
-def _reopen_above(*, session, case: Case, closed: Supervision, supervisor: Unit, owing: str, now: datetime) -> None:
+def _reopen_above(*, session, case: Case, closed: Supervision, supervisor: Unit, owing: str, now: datetime,
+                  escalate_at: datetime) -> None:
     sup = session.scalar(sa.select(Supervision).where(
         Supervision.clock_id == closed.clock_id, Supervision.unit_code == supervisor.code, Supervision.kind == "auto"))
     if sup is not None:
@@ -63,15 +87,13 @@ def _reopen_above(*, session, case: Case, closed: Supervision, supervisor: Unit,
         # unit): that 督办 opens again and waits for a new reply; the earlier one stays in the case's events.
         sup.state, sup.closed_at, sup.outcome, sup.target_unit = "open", None, None, owing
         sup.reply_text = sup.replied_at = None
+        sup.case_path = case.unit_path
     else:
         sup = Supervision(case_id=case.id, clock_id=closed.clock_id, parent_id=closed.id, kind="auto",
                           unit_code=supervisor.code, unit_path=supervisor.path, level=supervisor.level,
                           case_path=case.unit_path, target_unit=owing, reason=closed.reason, state="open",
                           opened_at=now)
         session.add(sup)
-    sup.escalated_at = None
-    sup.escalate_at = end_of_workday_after(now, policies_for_app().reescalate_after_workdays,
-                                           current_calendar(session))
+    sup.escalated_at, sup.escalate_at = None, escalate_at
     session.flush()
-    notify(session=session, unit_code=supervisor.code, kind="supervision", case_id=case.id, supervision_id=sup.id,
-           dedup_key=f"supervision-moved:{sup.id}:{supervisor.code}", title=f"督办（随案转来）：{case.number}")
+    _tell(session=session, case=case, sup=sup, unit=supervisor.code)

@@ -95,3 +95,34 @@ def test_a_return_ends_a_manual_supervision_without_passing_it_on(drive, session
     moved = session.scalar(sa.select(Notification.id).where(Notification.case_id == case["id"],
                                                             Notification.dedup_key.like("supervision-moved:%")))
     assert moved is None
+
+
+def test_a_passed_on_supervision_asks_the_new_unit_for_its_own_answer(drive, session, sweep_at):  # noqa: F811
+    case = drive.intake("petition", region=CITY)
+    sweep_at(clock.now() + timedelta(days=20))
+    case = drive.step(drive.get(case), "reply_supervision", text="拟转遂川县办理")
+    assert case["awaiting_reply"] is False
+
+    case = drive.step(case, "transfer", unit=COUNTY)
+
+    county_view = drive.client.get(f"/api/v1/cases/{case['id']}", headers=drive.actor(case, "handler")).get_json()
+    assert case["awaiting_reply"] is True and "reply_supervision" in county_view["allowed_actions"]
+    [sup] = session.scalars(sa.select(Supervision).where(Supervision.case_id == case["id"])).all()
+    assert (sup.target_unit, sup.replied_at, sup.reply_text) == (COUNTY, None, None)
+    assert sup.escalate_at > clock.now() + timedelta(days=5)  # 5 working days from the move, at least
+    case = drive.step(case, "reply_supervision", text="已受理，正在办理")
+    assert case["awaiting_reply"] is False
+
+
+def test_a_unit_the_case_comes_back_to_is_told_again(drive, session, sweep_at):  # noqa: F811
+    case = drive.intake("petition", region=CITY)
+    sweep_at(clock.now() + timedelta(days=20))
+    case = drive.step(drive.get(case), "transfer", unit=COUNTY)
+    case = drive.step(case, "return", reason="不属于本县管辖")
+    case = drive.step(case, "assign", "dispatcher", unit=COUNTY)
+
+    assert case["handling_unit"] == COUNTY
+    told = session.scalars(sa.select(Notification.unit_code).where(
+        Notification.case_id == case["id"], Notification.dedup_key.like("supervision-moved:%"))
+        .order_by(Notification.id)).all()
+    assert told == [COUNTY, CITY, COUNTY]
