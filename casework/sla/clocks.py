@@ -160,11 +160,11 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
                         .values(state="closed", closed_at=now, outcome=f"case {to_state}"))
     elif "supervise" in workflow.actions and workflow.transition_for(to_state, "supervise") is None:
-        # Nobody owes an answer here (responded: the petitioner decides; registered: back to routing): the
-        # manual 督办 that urged the last stage is done, or a reply could come from a unit it never asked.
-        # Automatic ones follow their clock instead (stop_clock).
+        # Nobody owes an answer here (responded: the petitioner decides; registered: back to routing): a
+        # 督办 that urged the last stage is done, or a reply could come from a unit it never asked. Those
+        # tied to a clock follow it instead (stop_clock); the others are manual ones and their escalations.
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open",
-                                                     Supervision.kind == "manual")
+                                                     Supervision.clock_id.is_(None))
                         .values(state="closed", closed_at=now, outcome=f"handled: {tr.action}"))
     if moved and case.supervised:  # the flag from before this transition: were any 督办 open
         supervisions_follow(session=session, case=case, action=tr.action, now=now)

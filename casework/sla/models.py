@@ -73,7 +73,8 @@ class CaseClock(Base):
 
 
 class Supervision(Base):
-    """督办: a unit above the handling unit presses for an answer; escalates while unanswered."""
+    """督办: a unit above the handling unit presses for an answer; escalates while unanswered, or while its clock
+    stays breached."""
 
     __tablename__ = "supervisions"
     __table_args__ = (

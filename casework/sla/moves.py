@@ -44,7 +44,7 @@ def supervisions_follow(*, session, case: Case, action: str, now: datetime) -> N
                          reply_due=end_of_workday_after(now, policies.default_reply_workdays, cal))
             continue
         sup.state, sup.closed_at, sup.outcome = "closed", now, f"moved: {action} to {case.handling_unit}"
-        if sup.kind != "auto" or sup.escalated_at is not None:
+        if sup.clock_id is None or sup.escalated_at is not None:
             continue  # a manual 督办 is its supervisor's to renew; an escalated one's successor is open too
         supervisor = supervisor or session.get(Unit, _parent_or_self(chain, owing))
         _reopen_above(session=session, case=case, closed=sup, supervisor=supervisor, owing=owing, now=now,

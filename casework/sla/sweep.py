@@ -26,6 +26,7 @@ from casework.units.models import Unit
 from casework.workflow.definitions import WORKFLOWS
 
 TERMINAL = ("closed", "not_accepted", "merged")
+SWEEP_LOCK = 0x5357_4545_50  # pg_advisory_xact_lock key of the sweep ("SWEEP")
 # Kinds whose 督办 the unit answers (reply_supervision); a lead's 督办 only records the missed deadline.
 REPLYABLE_KINDS = tuple(sorted(kind for kind, flow in WORKFLOWS.items() if "reply_supervision" in flow.actions))
 
@@ -55,6 +56,12 @@ def _notify_select(session, select: sa.Select) -> list[int]:
 
 def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
     """Run one sweep at ``now``; the caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One sweep at a time: the cron enqueues one a minute whether or not the last has finished, and
+        # `casework sla sweep` may run beside it. Two at once could both escalate the same 督办 (a manual
+        # one's escalation has no clock for the unique index to catch). The second waits, then finds the
+        # first one's work done; the lock ends with the transaction. SQLite has a single writer anyway.
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(SWEEP_LOCK)))
     result = SweepResult()
     notified: list[int] = []
     clocks = CaseClock.__table__
@@ -130,10 +137,15 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
             .where(clocks.c.breached_at == now, clocks.c.state == "breached")))
         notified += _notify_supervisions(session, now, empty, "supervision")
 
-    # 3. Re-escalate unanswered 督办 one level up, up to the ministry.
+    # 3. Re-escalate 督办 still pressing one level up, up to the ministry (_reescalate says which).
     result.escalated = _reescalate(session, now, policies, empty)
     if result.escalated:
         notified += _notify_supervisions(session, now, empty, "escalation")
+        # The new 督办 waits for its own answer, even where the one it escalates was answered.
+        escalated_now = sa.select(Supervision.case_id).where(Supervision.opened_at == now,
+                                                             Supervision.parent_id.is_not(None))
+        session.execute(sa.update(Case).where(Case.id.in_(escalated_now), Case.awaiting_reply.is_(False),
+                                              Case.kind.in_(REPLYABLE_KINDS)).values(awaiting_reply=True))
 
     # 4. Close 督办 whose clock has been met or whose case has finished.
     sup = Supervision.__table__
@@ -184,8 +196,10 @@ def _notify_supervisions(session, now: datetime, empty, kind: str) -> list[int]:
 def _reescalate(session, now: datetime, policies: SlaPolicies, empty) -> int:
     sup = Supervision.__table__
     current, parent = aliased(Unit), aliased(Unit)
+    # One tied to a clock presses while the clock stays breached, answered or not: a written reply does not
+    # make a late case timely. A manual one (and its escalations) asked for a reply, and a reply settles it.
     due = sa.and_(sup.c.state == "open", sup.c.escalate_at <= now, sup.c.escalated_at.is_(None),
-                  sup.c.replied_at.is_(None), sup.c.level != "ministry")
+                  sa.or_(sup.c.replied_at.is_(None), sup.c.clock_id.is_not(None)), sup.c.level != "ministry")
     escalate_at = end_of_workday_after(now, policies.reescalate_after_workdays, current_calendar(session))
     inserted = session.execute(
         upsert_insert(session, sup).from_select(

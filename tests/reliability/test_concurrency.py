@@ -215,3 +215,47 @@ def test_thirty_concurrent_intakes_in_one_region_get_consecutive_numbers(app, co
 def _petitioner(region: str, seq: str) -> dict:
     return {"name": "王五", "id_number": make_id_number(seq=seq, region=region), "phone": "13812345678",
             "address": "广西壮族自治区南宁市"}
+
+
+def test_two_sweeps_at_once_escalate_a_manual_supervision_once(app, committed, committed_session):
+    from datetime import datetime, timedelta, timezone
+
+    from casework import clock
+    from casework.notifications.models import Notification
+    from casework.sla.models import Supervision
+    from casework.sla.policies import policies_for_app
+    from casework.sla.sweep import sweep
+
+    region = "450108"  # a region no other test uses
+    _, clerk = committed(region)
+    _, city = committed("450100", role="supervisor")
+    start = datetime(2026, 11, 2, 2, tzinfo=timezone.utc)
+    client = app.test_client()
+    with clock.frozen(start):
+        status, case = _post_case(app, clerk, petition_body(region=region, received_at=start.isoformat(),
+                                                            petitioner=_petitioner(region, "001")))
+        assert status == 201, case
+        for action, headers, params in (("accept", clerk, {}), ("start", clerk, {}),
+                                        ("supervise", city, {"reason": "请加快办理"})):
+            r = client.post(f"/api/v1/cases/{case['id']}/actions/{action}",
+                            json={"version": case["version"], **params}, headers=headers)
+            assert r.status_code == 200, r.get_json()
+            case = r.get_json()
+    later = start + timedelta(days=20)  # past the 督办's escalation time, before the handling deadline
+    policies = policies_for_app(app)
+
+    def run(_):
+        with sa.orm.Session(committed_session.get_bind()) as s:
+            result = sweep(session=s, now=later, policies=policies)
+            s.commit()
+            return result.escalated
+
+    assert sorted(run_together(2, run)) == [0, 1]  # the second waited for the first, then found it done
+    s = committed_session
+    s.expire_all()
+    chain = s.execute(sa.select(Supervision.unit_code, Supervision.parent_id.is_not(None))
+                      .where(Supervision.case_id == case["id"]).order_by(Supervision.id)).all()
+    assert [tuple(r) for r in chain] == [("450100", False), ("450000", True)]
+    escalation_notices = s.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.case_id == case["id"], Notification.kind == "escalation"))
+    assert escalation_notices == 2  # the new supervising unit and the unit that owes the answer

@@ -140,11 +140,10 @@ def test_warn_breach_and_escalate_to_the_ministry(client, session, sweep_at, ove
     assert len(supervisions(session, cid)) == 3 and len(sla_notifications(session, cid)) == 7
 
 
-def test_replied_supervision_does_not_escalate(client, session, sweep_at, overdue_case):
+def test_a_reply_does_not_stop_escalation_while_the_deadline_stays_missed(client, session, sweep_at, overdue_case):
     case, clerk = overdue_case
     cid = case["id"]
     sweep_at(bj(2026, 11, 18))
-    [city] = supervisions(session, cid)
     fresh = client.get(f"/api/v1/cases/{cid}", headers=clerk).get_json()
     assert "reply_supervision" in fresh["allowed_actions"]  # the sweep's 督办 waits for an answer
     replied = act_at(client, bj(2026, 11, 20), clerk, fresh, "reply_supervision", text="已安排专人办理，本周内受理")
@@ -152,11 +151,47 @@ def test_replied_supervision_does_not_escalate(client, session, sweep_at, overdu
     session.expire_all()
     [city] = supervisions(session, cid)
     assert city.reply_text and city.replied_at == bj(2026, 11, 20) and city.state == "open"
-    assert sweep_at(bj(2026, 11, 26)) == nothing()
-    assert sweep_at(bj(2026, 12, 31)) == nothing()
-    [city] = supervisions(session, cid)
-    assert city.escalated_at is None
-    assert [k for k, _u in sla_notifications(session, cid)] == ["breach", "supervision"]
+
+    # Still not accepted when the city's 督办 is due to escalate: the reply explained, it did not cure.
+    assert sweep_at(bj(2026, 11, 26)) == nothing(escalated=1, notifications=2)
+    city, province = supervisions(session, cid)
+    assert (province.unit_code, province.parent_id, province.replied_at) == ("360000", city.id, None)
+    again = client.get(f"/api/v1/cases/{cid}", headers=clerk).get_json()
+    assert again["awaiting_reply"] is True and "reply_supervision" in again["allowed_actions"]
+
+
+def test_a_replied_manual_supervision_does_not_escalate(client, session, make_user, sweep_at):
+    _, clerk = make_user(role="clerk", unit="360827")
+    _, city = make_user(role="supervisor", unit="360800")
+    case = register(client, clerk, bj(2026, 11, 2))
+    case = act_at(client, bj(2026, 11, 3), clerk, case, "accept")
+    case = act_at(client, bj(2026, 11, 4), city, case, "supervise", reason="群众反映强烈，请加快办理")
+    case = act_at(client, bj(2026, 11, 5), clerk, case, "reply_supervision", text="已约谈信访人，正在核实")
+
+    assert sweep_at(bj(2026, 12, 20)) == nothing()
+    [manual] = supervisions(session, case["id"])
+    assert (manual.state, manual.escalated_at) == ("open", None)
+
+
+def test_an_escalated_manual_supervision_closes_with_the_stage_it_urged(client, session, make_user, sweep_at):
+    _, clerk = make_user(role="clerk", unit="360827")
+    _, city = make_user(role="supervisor", unit="360800")
+    case = register(client, clerk, bj(2026, 11, 2))
+    case = act_at(client, bj(2026, 11, 3), clerk, case, "accept")
+    case = act_at(client, bj(2026, 11, 3, 11), clerk, case, "start")
+    case = act_at(client, bj(2026, 11, 4), city, case, "supervise", reason="群众反映强烈，请加快办理")
+    assert sweep_at(bj(2026, 11, 20)) == nothing(escalated=1, notifications=2)
+    manual, province = supervisions(session, case["id"])
+    assert (province.unit_code, province.parent_id, province.clock_id) == ("360000", manual.id, None)
+
+    case = act_at(client, bj(2026, 11, 23), clerk, client.get(f"/api/v1/cases/{case['id']}", headers=clerk)
+                  .get_json(), "respond", outcome="support", text="经核实，诉求合理，予以支持")
+
+    session.expire_all()
+    assert [(s.state, s.outcome) for s in supervisions(session, case["id"])] == [
+        ("closed", "handled: respond"), ("closed", "handled: respond")]
+    assert (case["supervised"], case["awaiting_reply"]) == (False, False)
+    assert sweep_at(bj(2026, 12, 20)) == nothing()
 
 
 def test_clock_met_before_the_sweep_is_never_breached(client, session, sweep_at, overdue_case):
