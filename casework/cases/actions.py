@@ -55,9 +55,9 @@ def after_transition(fn: Callable[[ActionContext, str, str], None]):
     return fn
 
 
-# Whether an action can succeed on what the answer already holds (the case and its clocks), so that
-# allowed_actions does not offer what the action's handler would refuse (a reply with no open 督办).
-_AVAILABLE: dict[str, Callable[[Case, list[dict]], bool]] = {}
+# Whether an action can succeed for this viewer on what the answer already holds (the case and its clocks),
+# so that allowed_actions does not offer what the action's handler would refuse (a reply with no open 督办).
+_AVAILABLE: dict[str, Callable[[Case, list[dict], User], bool]] = {}
 
 
 def _registering(table: dict, actions: tuple[str, ...]):
@@ -70,7 +70,7 @@ def _registering(table: dict, actions: tuple[str, ...]):
 
 
 def available_when(*actions: str):
-    """Register the data check of ``actions`` for allowed_actions: ``fn(case, clocks) -> bool``."""
+    """Register the data check of ``actions`` for allowed_actions: ``fn(case, clocks, viewer) -> bool``."""
     return _registering(_AVAILABLE, actions)
 
 
@@ -186,5 +186,5 @@ def allowed_actions(*, case: Case, viewer: User, clocks: list[dict] | None = Non
     allowed = [a for a in allowed
                if not _owner_beyond_the_tree(workflow, workflow.transition_for(case.status, a), case)]
     if clocks is not None:
-        allowed = [a for a in allowed if a not in _AVAILABLE or _AVAILABLE[a](case, clocks)]
+        allowed = [a for a in allowed if a not in _AVAILABLE or _AVAILABLE[a](case, clocks, viewer)]
     return allowed

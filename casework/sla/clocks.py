@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from casework.cases.access import unit_above_handler
 from casework.cases.actions import ActionContext, after_transition
 from casework.cases.calendar_source import current_calendar
-from casework.cases.models import Case
+from casework.cases.models import Case, CaseParticipant
 from casework.cases.presenter import clock_provider
 from casework.sla.deadlines import compute, paused_total
 from casework.sla.models import CaseClock, Supervision
@@ -20,10 +20,14 @@ LIVE = ("running", "paused")
 
 # Built once: every transition runs these, and building a statement cost more than running it.
 _LIVE_CLOCK = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam("case_id"),
-                                         CaseClock.name == sa.bindparam("name"), CaseClock.state.in_(LIVE))
-_STOPPABLE_CLOCK = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam("case_id"),
-                                              CaseClock.name == sa.bindparam("name"), CaseClock.met_at.is_(None),
-                                              CaseClock.state.in_((*LIVE, "breached")))
+                                         CaseClock.name == sa.bindparam("name"), CaseClock.state.in_(LIVE),
+                                         CaseClock.participant_id.is_(None))
+# Every clock of the name still to be met: the case's own (one at most), or one per co-handling part.
+_STOPPABLE_CLOCKS = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam("case_id"),
+                                               CaseClock.name == sa.bindparam("name"), CaseClock.met_at.is_(None),
+                                               CaseClock.state.in_((*LIVE, "breached"))).order_by(CaseClock.id)
+_LIVE_CLOCKS = sa.select(CaseClock).where(CaseClock.case_id == sa.bindparam("case_id"),
+                                          CaseClock.name == sa.bindparam("name"), CaseClock.state.in_(LIVE))
 _FLAGS = sa.select(
     sa.exists().where(CaseClock.case_id == sa.bindparam("case_id"), CaseClock.state == "breached",
                       CaseClock.met_at.is_(None)),
@@ -56,10 +60,11 @@ def _deadline(policies: SlaPolicies, case: Case, name: str, start: datetime, ext
 
 
 def start_clock(*, session, case: Case, name: str, start: datetime, policies: SlaPolicies | None = None,
-                cal=None, due_at: datetime | None = None) -> CaseClock:
+                cal=None, due_at: datetime | None = None, participant: CaseParticipant | None = None) -> CaseClock:
     """Start clock ``name`` of ``case`` at ``start`` (the moment the law counts from).
 
-    ``due_at`` fixes the due time instead of the policy's duration (a rectification item's own deadline).
+    ``due_at`` fixes the due time instead of the policy's duration (a rectification item's own deadline);
+    ``participant`` makes it the clock of that co-handler's part, owed by its unit.
     """
     policies = policies or policies_for_app()
     cal = cal or current_calendar(session)
@@ -72,13 +77,25 @@ def start_clock(*, session, case: Case, name: str, start: datetime, policies: Sl
         lead = clock_policy.policy.warn_lead
         deadline = replace(deadline, due_at=due_at, provisional=False,
                            warn_at=warn_at(start, due_at, lead) if lead else None)
-    clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=clock_unit(case, name),
+    unit = participant.unit_code if participant is not None else clock_unit(case, name)
+    clock = CaseClock(case_id=case.id, name=name, policy=clock_policy.policy.name, unit_code=unit,
+                      participant_id=participant.id if participant is not None else None,
                       case_path=case.unit_path, state="running", started_at=_utc(start),
                       base_due_at=_utc(deadline.due_at), due_at=_utc(deadline.due_at),
                       warn_at=_utc(deadline.warn_at) if deadline.warn_at else None,
                       provisional=deadline.provisional, paused_seconds=0, pauses=[], extended_days=0)
     session.add(clock)
     return clock
+
+
+def _start_part_clocks(*, session, case: Case, name: str, now: datetime) -> None:
+    """Start ``name`` for every open co-handling part that has never had one (the part just added)."""
+    session.flush()  # the new part needs its id
+    has_clock = set(session.scalars(sa.select(CaseClock.participant_id).where(
+        CaseClock.case_id == case.id, CaseClock.name == name, CaseClock.participant_id.is_not(None))))
+    for part in case.participants:
+        if part.role == "co" and part.state == "open" and part.id not in has_clock:
+            start_clock(session=session, case=case, name=name, start=now, participant=part)
 
 
 def recompute(*, clock: CaseClock, case: Case, policies: SlaPolicies, cal, now: datetime) -> None:
@@ -123,17 +140,20 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
     session, case, tr, now = ctx.session, ctx.case, ctx.transition, ctx.now
     workflow = workflow_for(case.kind)
     finished = to_state in workflow.terminal
+    open_parts = {p.id for p in case.participants if p.role == "co" and p.state == "open"}
     for name in tr.stops:
-        clock = session.scalar(_STOPPABLE_CLOCK, {"case_id": case.id, "name": name})
-        if clock is not None:
+        for clock in session.scalars(_STOPPABLE_CLOCKS, {"case_id": case.id, "name": name}):
+            if clock.participant_id in open_parts and to_state == from_state:
+                continue  # an action on one part (协办意见) ends only the parts it closed
             stop_clock(session=session, clock=clock, now=now, outcome=f"handled: {tr.action}", case=case)
     for name in tr.pauses:
-        clock = live_clock(session=session, case_id=case.id, name=name)
-        if clock is not None and clock.state == "running":
-            clock.state, clock.paused_at = "paused", now
+        for clock in session.scalars(_LIVE_CLOCKS, {"case_id": case.id, "name": name}):
+            if clock.state == "running":
+                clock.state, clock.paused_at = "paused", now
     for name in tr.resumes:
-        clock = live_clock(session=session, case_id=case.id, name=name)
-        if clock is not None and clock.state == "paused":
+        for clock in session.scalars(_LIVE_CLOCKS, {"case_id": case.id, "name": name}):
+            if clock.state != "paused":
+                continue
             pause = (clock.paused_at, now)
             clock.pauses = [*clock.pauses, [pause[0].isoformat(), now.isoformat()]]
             clock.paused_seconds += int(paused_total([pause], now).total_seconds())
@@ -145,7 +165,8 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
         # One statement on this frequent path: the handling unit, or for a review clock the unit above it.
         owners = {name: clock_unit(case, name) for name in workflow.clock_owners}
         owner = sa.case(owners, value=CaseClock.name, else_=case.handling_unit) if owners else case.handling_unit
-        session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE))
+        session.execute(sa.update(CaseClock).where(CaseClock.case_id == case.id, CaseClock.state.in_(LIVE),
+                                                   CaseClock.participant_id.is_(None))  # a part stays its unit's
                         .values(unit_code=owner))
         # A breached clock stays the unit's that missed it, but the overdue and supervised lists find the
         # case by where it is now.
@@ -169,7 +190,9 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
     if moved and case.supervised:  # the flag from before this transition: were any 督办 open
         supervisions_follow(session=session, case=case, action=tr.action, now=now)
     for name in tr.starts:
-        if live_clock(session=session, case_id=case.id, name=name) is None:
+        if name in workflow.part_clocks:
+            _start_part_clocks(session=session, case=case, name=name, now=now)
+        elif live_clock(session=session, case_id=case.id, name=name) is None:
             start_clock(session=session, case=case, name=name, start=now)
     session.flush()
     refresh_flags(session=session, case=case)

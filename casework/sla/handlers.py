@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import object_session
 
 from casework.cases.access import answering_unit
 from casework.cases.actions import ActionContext, available_when, handles, refused_unless
@@ -40,10 +41,25 @@ def _above_the_answering_unit(case, actor) -> str | None:
     return None
 
 
+def _answered_by(case, unit_code: str) -> sa.Select:
+    """The open, unanswered 督办 of ``case`` that ``unit_code`` answers: those aimed at it, and for the unit that
+    owes the case's answer also those aimed at no co-handler of the case (a co-handler answers its own part's)."""
+    aimed = Supervision.target_unit == unit_code
+    if unit_code == answering_unit(case):
+        co_units = [p.unit_code for p in case.participants if p.role == "co"]
+        aimed = sa.or_(aimed, Supervision.target_unit.not_in(co_units)) if co_units else sa.true()
+    return sa.select(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open",
+                                        Supervision.replied_at.is_(None), aimed)
+
+
+def _answers_some(case, unit_code: str) -> bool:
+    return bool(object_session(case).scalar(sa.select(sa.exists(_answered_by(case, unit_code)))))
+
+
 @refused_unless("reply_supervision")
 def _the_answering_unit(case, actor) -> str | None:
     owing = answering_unit(case)
-    if actor.unit_code != owing:
+    if actor.unit_code != owing and not _answers_some(case, actor.unit_code):
         return f"the reply to a 督办 comes from {owing}, the unit that owes the answer now"
     return None
 
@@ -76,8 +92,7 @@ def reply_supervision(ctx: ActionContext) -> None:
     text = ctx.params.get("text")
     if not text:
         raise Invalid("the reply needs its text", errors={"text": ["required"]})
-    stmt = sa.select(Supervision).where(Supervision.case_id == ctx.case.id, Supervision.state == "open",
-                                        Supervision.replied_at.is_(None))
+    stmt = _answered_by(ctx.case, ctx.actor.unit_code)
     if ctx.params.get("supervision"):
         stmt = stmt.where(Supervision.id == ctx.params["supervision"])
     open_ = list(ctx.session.scalars(stmt))
@@ -89,8 +104,8 @@ def reply_supervision(ctx: ActionContext) -> None:
 
 
 @available_when("reply_supervision")
-def _supervision_unanswered(case, clocks: list[dict]) -> bool:
-    return bool(case.awaiting_reply)
+def _supervision_unanswered(case, clocks: list[dict], viewer) -> bool:
+    return bool(case.awaiting_reply) and _answers_some(case, viewer.unit_code)
 
 
 def _extendable_shown(clocks: list[dict]) -> dict | None:
@@ -103,13 +118,13 @@ def _extendable_shown(clocks: list[dict]) -> dict | None:
 
 
 @available_when("request_extension")
-def _extension_requestable(case, clocks: list[dict]) -> bool:
+def _extension_requestable(case, clocks: list[dict], viewer) -> bool:
     clock = _extendable_shown(clocks)
     return clock is not None and clock.get("extension_state") is None
 
 
 @available_when("approve_extension", "deny_extension")
-def _extension_pending(case, clocks: list[dict]) -> bool:
+def _extension_pending(case, clocks: list[dict], viewer) -> bool:
     clock = _extendable_shown(clocks)
     return clock is not None and clock.get("extension_state") == "requested"
 

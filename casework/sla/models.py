@@ -24,8 +24,12 @@ class CaseClock(Base):
         sa.CheckConstraint("extended_days >= 0", name="extension_positive"),
         # At most one live clock of a name per case; a finished one may be followed by a new one (重办).
         sa.Index("uq_case_clocks_live", "case_id", "name", unique=True,
-                 sqlite_where=sa.text("state IN ('running','paused')"),
-                 postgresql_where=sa.text("state IN ('running','paused')")),
+                 sqlite_where=sa.text("state IN ('running','paused') AND participant_id IS NULL"),
+                 postgresql_where=sa.text("state IN ('running','paused') AND participant_id IS NULL")),
+        # A co-handler's part (协办) has a clock of its own: at most one live per part.
+        sa.Index("uq_case_clocks_live_part", "participant_id", unique=True,
+                 sqlite_where=sa.text("state IN ('running','paused') AND participant_id IS NOT NULL"),
+                 postgresql_where=sa.text("state IN ('running','paused') AND participant_id IS NOT NULL")),
         # The sweep reads only running clocks by time: partial indexes keep it off the closed majority.
         sa.Index("ix_case_clocks_due_running", "due_at", sqlite_where=sa.text("state = 'running'"),
                  postgresql_where=sa.text("state = 'running'")),
@@ -51,6 +55,8 @@ class CaseClock(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(40))
+    # Set on the clock of a co-handler's part (Workflow.part_clocks); unit_code is then that co-handler.
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_participants.id", ondelete="CASCADE"))
     policy: Mapped[str] = mapped_column(sa.String(60))
     unit_code: Mapped[str] = mapped_column(sa.ForeignKey("units.code"))
     # The case's unit_path, kept in step with it while the clock is not met (see follow_transition).

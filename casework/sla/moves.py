@@ -15,7 +15,7 @@ from casework.cases.calendar_source import current_calendar
 from casework.cases.models import Case
 from casework.notifications.service import notify
 from casework.sla.deadlines import end_of_workday_after
-from casework.sla.models import Supervision
+from casework.sla.models import CaseClock, Supervision
 from casework.sla.policies import policies_for_app
 from casework.units.models import Unit
 from casework.units.tree import codes_of
@@ -31,8 +31,10 @@ def supervisions_follow(*, session, case: Case, action: str, now: datetime) -> N
     owing = answering_unit(case)
     chain = codes_of(case.unit_path)
     above = set(chain[:chain.index(owing)]) or {owing}  # at the top of the tree the ministry supervises itself
-    open_ = list(session.scalars(sa.select(Supervision).where(Supervision.case_id == case.id,
-                                                              Supervision.state == "open")
+    # A co-handler's late part is that unit's to answer wherever the case goes: its 督办 stay as they are.
+    open_ = list(session.scalars(sa.select(Supervision).outerjoin(CaseClock, CaseClock.id == Supervision.clock_id)
+                                 .where(Supervision.case_id == case.id, Supervision.state == "open",
+                                        CaseClock.participant_id.is_(None))
                                  .order_by(Supervision.id)))
     policies, cal = policies_for_app(), current_calendar(session)
     escalate_at = end_of_workday_after(now, policies.reescalate_after_workdays, cal)

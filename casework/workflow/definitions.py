@@ -17,8 +17,10 @@ def supervision_transitions(states: tuple[str, ...], extendable: tuple[str, ...]
     supervision = (
         t("supervise", states, STAY, roles=SUPERVISOR, by=(ANCESTOR,), description="督办 with a reply deadline"),
         # From the unit that owes the answer: the handling unit, or the one deciding a review (see
-        # Workflow.answering_levels and the actor check in casework/sla/handlers.py).
-        t("reply_supervision", states, STAY, roles=STAFF, by=(HANDLER, PARENT, GRANDPARENT), description="督办回复"),
+        # Workflow.answering_levels and the actor check in casework/sla/handlers.py); a co-handler answers
+        # the 督办 of its own late part.
+        t("reply_supervision", states, STAY, roles=STAFF, by=(HANDLER, PARENT, GRANDPARENT, CO_HANDLER),
+          description="督办回复"),
     )
     if not extendable:
         return supervision
@@ -34,9 +36,12 @@ PETITION = Workflow(
             "under_review", "reviewed", "under_re_review", "closed", "merged"),
     initial="registered",
     terminal=frozenset({"not_accepted", "closed", "merged"}),
-    clocks=frozenset({"acceptance", "handling", "review_window", "review", "re_review_window", "re_review"}),
+    clocks=frozenset({"acceptance", "handling", "review_window", "review", "re_review_window", "re_review",
+                      "co_handling"}),
     # 复查 is decided one level up and 复核 two (信访工作条例 第三十五、三十六条): their clocks are those units'.
     clock_owners={"review": PARENT, "re_review": GRANDPARENT},
+    # Each co-handler (协办单位) owes its part by a deadline of its own.
+    part_clocks=frozenset({"co_handling"}),
     transitions=(
         t("assign", "registered", "assigned", roles=STAFF, by=(DISPATCHER,), description="交办: hand to a unit"),
         t("accept", "assigned", "accepted", roles=STAFF, by=(HANDLER,), stops=("acceptance",), starts=("handling",),
@@ -47,7 +52,7 @@ PETITION = Workflow(
           description="退回: not ours, back to routing (within 5 working days of assignment)"),
         t("transfer", ("assigned", "accepted"), "assigned", roles=STAFF, by=(HANDLER,), description="转办"),
         t("start", "accepted", "in_progress", roles=STAFF, by=(HANDLER,), description="办理"),
-        t("respond", "in_progress", "responded", roles=STAFF, by=(HANDLER,), stops=("handling",),
+        t("respond", "in_progress", "responded", roles=STAFF, by=(HANDLER,), stops=("handling", "co_handling"),
           starts=("review_window",), description="处理意见书: support / explain / not_support"),
         t("evaluate", "responded", STAY, roles=STAFF, by=(HANDLER,), description="满意度评价"),
         t("close", ("responded", "reviewed"), "closed", roles=STAFF, by=(HANDLER, PARENT),
@@ -62,17 +67,19 @@ PETITION = Workflow(
         t("decide_re_review", "under_re_review", "closed", roles=STAFF, by=(GRANDPARENT,), stops=("re_review",),
           description="复核意见: final (终结)"),
         t("merge", OPEN_PETITION, "merged", roles=STAFF, by=(HANDLER, DISPATCHER),
-          stops=("acceptance", "handling"), description="重复信访: merge into an earlier open case"),
-        t("suspend", ("accepted", "in_progress"), "suspended", roles=STAFF, by=(HANDLER,), pauses=("handling",),
-          description="中止"),
-        t("resume", "suspended", PRIOR, roles=STAFF, by=(HANDLER,), resumes=("handling",), description="恢复"),
+          stops=("acceptance", "handling", "co_handling"), description="重复信访: merge into an earlier open case"),
+        t("suspend", ("accepted", "in_progress"), "suspended", roles=STAFF, by=(HANDLER,),
+          pauses=("handling", "co_handling"), description="中止"),
+        t("resume", "suspended", PRIOR, roles=STAFF, by=(HANDLER,), resumes=("handling", "co_handling"),
+          description="恢复"),
         t("reopen", "closed", "in_progress", roles=SUPERVISOR, by=(HANDLER, ANCESTOR), starts=("handling",),
           description="重办"),
         t("reopen", ("not_accepted", "merged"), "assigned", roles=SUPERVISOR, by=(HANDLER, ANCESTOR),
           starts=("acceptance",), description="重办"),
-        t("add_co_handler", ("accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,), description="协办单位"),
+        t("add_co_handler", ("accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,), starts=("co_handling",),
+          description="协办单位"),
         t("co_handler_submit", ("accepted", "in_progress"), STAY, roles=STAFF, by=(CO_HANDLER,),
-          description="协办意见"),
+          stops=("co_handling",), description="协办意见"),
         t("spin_off_lead", ("assigned", "accepted", "in_progress"), STAY, roles=STAFF, by=(HANDLER,),
           description="移交问题线索 to discipline inspection; the petition goes on"),
         *supervision_transitions(SUPERVISABLE_PETITION, ("accepted", "in_progress")),

@@ -81,6 +81,10 @@ class Workflow:
     clocks: frozenset[str] = field(default_factory=frozenset)
     # clock -> the relation (in OWNER_LEVELS) of the unit that must meet it; absent means the handling unit.
     clock_owners: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # Clocks kept per co-handling part (协办), owed by that part's unit. Starting one starts it for every
+    # open part without one; a transition that stays in its state stops those of parts it closed, any
+    # other stops them all; pausing and resuming apply to all.
+    part_clocks: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -107,6 +111,8 @@ class Workflow:
             for clock in (*tr.starts, *tr.stops, *tr.pauses, *tr.resumes):
                 if clock not in self.clocks:
                     raise ValueError(f"{self.kind}.{tr.action}: unknown clock {clock}")
+        if not self.part_clocks <= self.clocks or self.part_clocks & set(self.clock_owners):
+            raise ValueError(f"{self.kind}: part clocks {set(self.part_clocks)} must be clocks without an owner")
         for clock, owner in self.clock_owners.items():
             if clock not in self.clocks or owner not in OWNER_LEVELS:
                 raise ValueError(f"{self.kind}: clock owner {clock}={owner} names an unknown clock or relation")
