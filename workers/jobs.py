@@ -91,25 +91,50 @@ def deliver_notifications(notification_ids: list[int]) -> list[int]:
 
 
 def _deliver(notification_ids: list[int]) -> list[int]:
-    from rq import Queue
-    from rq.job import Job
-
     from casework.notifications.service import deliver
-    from casework.outbox.service import _retry_for
-    from workers.queues import DEFAULT
 
     deliveries = [d for nid in notification_ids
                   for d in deliver(session=db.session, redis=redis_store.client, notification_id=nid)]
     # The delivery rows must exist before a webhook job can look them up.
     db.session.commit()
-    queue = Queue(DEFAULT, connection=redis_store.client)
-    for delivery_id in deliveries:
+    _enqueue_webhooks(deliveries)
+    return deliveries
+
+
+def _enqueue_webhooks(delivery_ids: list[int]) -> int:
+    from rq import Queue
+    from rq.job import Job
+
+    from casework.outbox.service import _retry_for
+    from workers.queues import DEFAULT
+
+    queue, queued = Queue(DEFAULT, connection=redis_store.client), 0
+    for delivery_id in delivery_ids:
         # A stable job id: a retried delivery does not start a second webhook job.
         job_id = f"webhook-{delivery_id}"
         if not Job.exists(job_id, connection=redis_store.client):
             queue.enqueue(deliver_webhook, delivery_id=delivery_id, job_id=job_id,
                           retry=_retry_for("deliver_webhook"))
-    return deliveries
+            queued += 1
+    return queued
+
+
+@casework_job
+def requeue_webhooks(older_than_seconds: int = 120) -> int:
+    """Queue again the pending webhook deliveries that have no job (their enqueue failed, or its worker died
+    between committing the delivery and enqueueing it); returns how many were queued."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from casework.db import utcnow
+    from casework.notifications.models import WebhookDelivery
+
+    stalled = db.session.scalars(sa.select(WebhookDelivery.id).where(
+        WebhookDelivery.state == "pending",
+        WebhookDelivery.created_at < utcnow() - timedelta(seconds=older_than_seconds))
+        .order_by(WebhookDelivery.id)).all()
+    return _enqueue_webhooks(list(stalled))
 
 
 def deliver_webhook(delivery_id: int) -> str:

@@ -27,6 +27,7 @@ class ScheduledJob:
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("heartbeat", jobs.heartbeat, queues.DEFAULT, interval=60),
     ScheduledJob("sla-sweep", jobs.sla_sweep, queues.SLA, interval=60, timeout=600),
+    ScheduledJob("webhook-requeue", jobs.requeue_webhooks, queues.DEFAULT, interval=300),
     # 03:00 Asia/Shanghai = 19:00 UTC, the quiet hour.
     ScheduledJob("housekeeping", jobs.housekeeping, queues.DEFAULT, cron="0 19 * * *"),
     # Monday 01:00 Asia/Shanghai = Sunday 17:00 UTC.

@@ -170,3 +170,18 @@ def test_unreachable_endpoint_is_recorded_and_retried(session, receiver, deliver
     row = _delivery(session, did)
     assert (row.state, row.attempts, row.last_status) == ("pending", 1, None)
     assert row.last_error
+
+
+def test_a_delivery_whose_job_was_lost_is_queued_again_once(session, receiver, delivery_id, redis_client):
+    _, did = delivery_id
+    # The job never reached Redis (its enqueue failed after the delivery row was committed).
+    Job.fetch(f"webhook-{did}", connection=redis_client).delete()
+    Queue("default", connection=redis_client).empty()
+    assert jobs.requeue_webhooks(older_than_seconds=120) == 0  # too fresh: its enqueue may still be on the way
+
+    assert jobs.requeue_webhooks(older_than_seconds=0) == 1
+    assert jobs.requeue_webhooks(older_than_seconds=0) == 0  # its job exists now
+    assert Queue("default", connection=redis_client).job_ids == [f"webhook-{did}"]
+    SimpleWorker([Queue("default", connection=redis_client)], connection=redis_client).work(burst=True)
+    assert _delivery(session, did).state == "delivered" and len(receiver.requests) == 1
+    assert jobs.requeue_webhooks(older_than_seconds=0) == 0  # delivered is final
