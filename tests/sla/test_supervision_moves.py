@@ -126,3 +126,15 @@ def test_a_unit_the_case_comes_back_to_is_told_again(drive, session, sweep_at): 
         Notification.case_id == case["id"], Notification.dedup_key.like("supervision-moved:%"))
         .order_by(Notification.id)).all()
     assert told == [COUNTY, CITY, COUNTY]
+
+
+def test_a_late_co_handling_part_stays_its_units_to_answer_when_the_case_moves(drive, session, sweep_at):  # noqa: F811
+    case = drive.intake("petition", region=CITY)
+    case = drive.step(case, "accept")
+    case = drive.step(case, "add_co_handler", unit=COUNTY, part="核实信访人家庭情况")
+    sweep_at(clock.now() + timedelta(days=20))
+    assert rows(session, case["id"]) == [(CITY, COUNTY, "open", None, False)]  # the part's 督办
+
+    drive.step(drive.get(case), "transfer", unit="360822")
+
+    assert rows(session, case["id"]) == [(CITY, COUNTY, "open", None, False)]
