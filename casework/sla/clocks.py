@@ -89,10 +89,12 @@ def start_clock(*, session, case: Case, name: str, start: datetime, policies: Sl
 
 
 def _start_part_clocks(*, session, case: Case, name: str, now: datetime) -> None:
-    """Start ``name`` for every open co-handling part that has never had one (the part just added)."""
+    """Start ``name`` for every open co-handling part without one still to be met: the part just added, or
+    at acceptance and 重办 every open part (a co-handler routing named, or one asked before a 转办)."""
     session.flush()  # the new part needs its id
     has_clock = set(session.scalars(sa.select(CaseClock.participant_id).where(
-        CaseClock.case_id == case.id, CaseClock.name == name, CaseClock.participant_id.is_not(None))))
+        CaseClock.case_id == case.id, CaseClock.name == name, CaseClock.participant_id.is_not(None),
+        CaseClock.met_at.is_(None))))
     for part in case.participants:
         if part.role == "co" and part.state == "open" and part.id not in has_clock:
             start_clock(session=session, case=case, name=name, start=now, participant=part)
@@ -175,8 +177,10 @@ def follow_transition(ctx: ActionContext, from_state: str, to_state: str) -> Non
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
                         .values(case_path=case.unit_path))
     if finished:
+        # Every clock still to be met, breached ones too: a finished case is overdue no longer.
         for clock in session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id,
-                                                                CaseClock.state.in_(LIVE))):
+                                                                CaseClock.met_at.is_(None),
+                                                                CaseClock.state.in_((*LIVE, "breached")))):
             stop_clock(session=session, clock=clock, now=now, outcome=f"case {to_state}")
         session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open")
                         .values(state="closed", closed_at=now, outcome=f"case {to_state}"))

@@ -46,20 +46,30 @@ def _answered_by(case, unit_code: str) -> sa.Select:
     owes the case's answer also those aimed at no co-handler of the case (a co-handler answers its own part's)."""
     aimed = Supervision.target_unit == unit_code
     if unit_code == answering_unit(case):
-        co_units = [p.unit_code for p in case.participants if p.role == "co"]
+        co_units = sorted(_co_units(case))
         aimed = sa.or_(aimed, Supervision.target_unit.not_in(co_units)) if co_units else sa.true()
     return sa.select(Supervision).where(Supervision.case_id == case.id, Supervision.state == "open",
                                         Supervision.replied_at.is_(None), aimed)
 
 
+def _co_units(case) -> set[str]:
+    return {p.unit_code for p in case.participants if p.role == "co"}
+
+
 def _answers_some(case, unit_code: str) -> bool:
+    """Whether a 督办 waits for this unit's reply. Without co-handlers every one waits for the unit that owes
+    the answer, as the case's flag says; only with co-handlers must the 督办 be looked at."""
+    if not case.awaiting_reply:
+        return False
+    if not _co_units(case):
+        return unit_code == answering_unit(case)
     return bool(object_session(case).scalar(sa.select(sa.exists(_answered_by(case, unit_code)))))
 
 
 @refused_unless("reply_supervision")
 def _the_answering_unit(case, actor) -> str | None:
     owing = answering_unit(case)
-    if actor.unit_code != owing and not _answers_some(case, actor.unit_code):
+    if actor.unit_code != owing and not (actor.unit_code in _co_units(case) and _answers_some(case, actor.unit_code)):
         return f"the reply to a 督办 comes from {owing}, the unit that owes the answer now"
     return None
 
@@ -105,7 +115,7 @@ def reply_supervision(ctx: ActionContext) -> None:
 
 @available_when("reply_supervision")
 def _supervision_unanswered(case, clocks: list[dict], viewer) -> bool:
-    return bool(case.awaiting_reply) and _answers_some(case, viewer.unit_code)
+    return _answers_some(case, viewer.unit_code)
 
 
 def _extendable_shown(clocks: list[dict]) -> dict | None:

@@ -30,6 +30,9 @@ class CaseClock(Base):
         sa.Index("uq_case_clocks_live_part", "participant_id", unique=True,
                  sqlite_where=sa.text("state IN ('running','paused') AND participant_id IS NOT NULL"),
                  postgresql_where=sa.text("state IN ('running','paused') AND participant_id IS NOT NULL")),
+        # A participant removed (a co-handler made the lead) sets its clocks' key to NULL: found by this index.
+        sa.Index("ix_case_clocks_participant", "participant_id", sqlite_where=sa.text("participant_id IS NOT NULL"),
+                 postgresql_where=sa.text("participant_id IS NOT NULL")),
         # The sweep reads only running clocks by time: partial indexes keep it off the closed majority.
         sa.Index("ix_case_clocks_due_running", "due_at", sqlite_where=sa.text("state = 'running'"),
                  postgresql_where=sa.text("state = 'running'")),
@@ -55,8 +58,9 @@ class CaseClock(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(40))
-    # Set on the clock of a co-handler's part (Workflow.part_clocks); unit_code is then that co-handler.
-    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_participants.id", ondelete="CASCADE"))
+    # Set on the clock of a co-handler's part (Workflow.part_clocks); unit_code is then that co-handler. A part
+    # ended by its unit becoming the lead keeps its clock, as a record, with the key set to NULL.
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_participants.id", ondelete="SET NULL"))
     policy: Mapped[str] = mapped_column(sa.String(60))
     unit_code: Mapped[str] = mapped_column(sa.ForeignKey("units.code"))
     # The case's unit_path, kept in step with it while the clock is not met (see follow_transition).

@@ -89,7 +89,9 @@ def clock_problems(workflow: Workflow, status: str, clocks: list[dict]) -> list[
     for tr in workflow.transitions:
         if tr.pauses:
             paused_by.setdefault(tr.target, set()).update(tr.pauses)
-    live = [c.get("name") for c in clocks if c.get("state") in ("running", "paused")]
+    # One live clock of a name per case; of a part clock (协办), one per co-handler.
+    live = [(c.get("name"), c.get("unit") if c.get("name") in workflow.part_clocks else None)
+            for c in clocks if c.get("state") in ("running", "paused")]
     if len(live) != len(set(live)):
         problems.append(f"two live clocks of one name: {live}")
     for c in clocks:

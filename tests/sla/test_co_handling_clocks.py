@@ -99,3 +99,78 @@ def test_suspension_pauses_the_parts_and_moves_their_deadline(client, make_user)
     case = act_at(client, bj(2026, 11, 8), clerk, case, "resume")
     for clock in parts(case).values():
         assert clock["state"] == "running" and at(clock["due_at"]) == due_end_of(2026, 11, 20)
+
+
+def test_co_handlers_named_by_routing_get_their_clocks_at_acceptance(client, make_user):
+    from tests.cases.conftest import petition_body
+
+    _, city = make_user(role="clerk", unit=CITY)
+    case = register(client, city, bj(2026, 11, 1), petition_body(regions=["360825"]))
+    routed = {p["unit"] for p in case["participants"] if p["role"] == "co"}
+    assert routed and parts(case) == {}  # nothing is owed before the case is accepted
+    case = act_at(client, bj(2026, 11, 2), city, case, "accept")
+    assert set(parts(case)) == routed
+    assert {at(c["started_at"]) for c in parts(case).values()} == {bj(2026, 11, 2)}
+    case = act_at(client, bj(2026, 11, 10), city, case, "add_co_handler", unit=CO_A, part="核实")
+    assert {u: at(c["started_at"]) for u, c in parts(case).items()} == {
+        **{u: bj(2026, 11, 2) for u in routed}, CO_A: bj(2026, 11, 10)}  # the others do not start again
+
+
+def _city_case_with_a_late_part(client, make_user, sweep):
+    _, city = make_user(role="clerk", unit=CITY)
+    case = register(client, city, bj(2026, 11, 1), _body(region=CITY))
+    case = act_at(client, bj(2026, 11, 2), city, case, "accept")
+    case = act_at(client, bj(2026, 11, 2, 11), city, case, "add_co_handler", unit=CO_A, part="核实")
+    sweep(bj(2026, 11, 18))
+    case = get(client, city, case)
+    assert parts(case)[CO_A]["state"] == "breached" and case["overdue"] is True
+    return case, city
+
+
+def _body(**overrides):
+    from tests.cases.conftest import petition_body
+
+    return petition_body(**overrides)
+
+
+def test_a_co_handler_made_the_lead_keeps_its_late_part_on_record(client, make_user, session, sweep_at):  # noqa: F811
+    case, city = _city_case_with_a_late_part(client, make_user, sweep_at)
+    case = act_at(client, bj(2026, 11, 19), city, case, "transfer", unit=CO_A)
+
+    [clock] = session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case["id"],
+                                                         CaseClock.name == "co_handling")).all()
+    assert (clock.unit_code, clock.state, clock.participant_id) == (CO_A, "breached", None)
+    assert clock.met_at is not None  # ended by the transfer; its breach stays on record
+    [sup] = session.scalars(sa.select(Supervision).where(Supervision.case_id == case["id"])).all()
+    assert (sup.clock_id, sup.state, sup.outcome) == (clock.id, "closed", "handled: transfer")
+
+
+def test_a_finished_case_is_overdue_no_longer(client, make_user, sweep_at):  # noqa: F811
+    case, city = _city_case_with_a_late_part(client, make_user, sweep_at)
+    case = act_at(client, bj(2026, 11, 19), city, case, "transfer", unit="360825")
+    _, other = make_user(role="clerk", unit="360825")
+    case = act_at(client, bj(2026, 11, 19, 11), other, get(client, other, case), "decline", reason="不属于本单位受理范围")
+    assert (case["status"], case["overdue"], case["supervised"]) == ("not_accepted", False, False)
+
+
+def test_a_list_page_does_not_look_up_supervisions_case_by_case(client, make_user, session):
+    _, clerk = make_user(role="clerk", unit=COUNTY)
+    _, city = make_user(role="clerk", unit=CITY)
+
+    def supervision_queries(extra_cases: int) -> int:
+        for _ in range(extra_cases):
+            register(client, clerk, bj(2026, 11, 1))
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        engine = session.get_bind().engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert client.get("/api/v1/cases?page_size=50", headers=city).status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        return sum("FROM supervisions" in s for s in seen)
+
+    assert supervision_queries(2) == supervision_queries(10)

@@ -128,13 +128,18 @@ def test_a_unit_the_case_comes_back_to_is_told_again(drive, session, sweep_at): 
     assert told == [COUNTY, CITY, COUNTY]
 
 
-def test_a_late_co_handling_part_stays_its_units_to_answer_when_the_case_moves(drive, session, sweep_at):  # noqa: F811
+def test_a_transfer_ends_the_co_handling_parts_and_the_new_unit_restarts_them(drive, session, sweep_at):  # noqa: F811
     case = drive.intake("petition", region=CITY)
     case = drive.step(case, "accept")
     case = drive.step(case, "add_co_handler", unit=COUNTY, part="核实信访人家庭情况")
     sweep_at(clock.now() + timedelta(days=20))
-    assert rows(session, case["id"]) == [(CITY, COUNTY, "open", None, False)]  # the part's 督办
+    assert rows(session, case["id"]) == [(CITY, COUNTY, "open", None, False)]  # the late part's 督办
 
-    drive.step(drive.get(case), "transfer", unit="360822")
+    case = drive.step(drive.get(case), "transfer", unit="360822")
 
-    assert rows(session, case["id"]) == [(CITY, COUNTY, "open", None, False)]
+    # The co-handler cannot submit while the case waits for its new unit: its part's clock stops there,
+    # and with it the 督办 about it; the new unit's acceptance starts the part again.
+    assert rows(session, case["id"]) == [(CITY, COUNTY, "closed", "handled: transfer", False)]
+    case = drive.step(case, "accept")
+    parts = [c for c in case["clocks"] if c["name"] == "co_handling"]
+    assert [(c["unit"], c["state"]) for c in parts] == [(COUNTY, "breached"), (COUNTY, "running")]
