@@ -45,13 +45,19 @@ class SweepResult:
         return asdict(self)
 
 
+def _cases_update() -> sa.Update:
+    """An UPDATE of cases that leaves the session's objects alone: the ORM's default would fetch every updated
+    key back to refresh the identity map (10,000 keys, 50 ms of Python), and a sweep's session holds no cases."""
+    return sa.update(Case).execution_options(synchronize_session=False)
+
+
 def _notify_select(session, select: sa.Select) -> list[int]:
     """INSERT notifications FROM a select of (unit_code, kind, case_id, supervision_id, title, dedup_key, created_at)."""
     table = Notification.__table__
     cols = ["unit_code", "kind", "case_id", "supervision_id", "title", "dedup_key", "created_at", "payload"]
     stmt = (upsert_insert(session, table).from_select(cols, select)
             .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id))
-    return list(session.execute(stmt).scalars())
+    return session.execute(stmt).scalars().all()  # one fetchall: row by row cost 40 ms at 25,000 ids
 
 
 def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
@@ -104,7 +110,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
                               any_named(("handling", "rectification")).label("handling"))
                     .where(clocks.c.breached_at == now, clocks.c.state == "breached")
                     .group_by(clocks.c.case_id).subquery())
-        session.execute(sa.update(Case).where(Case.id == breached.c.case_id).values(
+        session.execute(_cases_update().where(Case.id == breached.c.case_id).values(
             overdue=True, supervised=True, awaiting_reply=Case.kind.in_(REPLYABLE_KINDS),
             first_response_late=sa.or_(Case.first_response_late, breached.c.first == 1),
             handling_late=sa.or_(Case.handling_late, breached.c.handling == 1)))
@@ -144,7 +150,7 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         # The new 督办 waits for its own answer, even where the one it escalates was answered.
         escalated_now = sa.select(Supervision.case_id).where(Supervision.opened_at == now,
                                                              Supervision.parent_id.is_not(None))
-        session.execute(sa.update(Case).where(Case.id.in_(escalated_now), Case.awaiting_reply.is_(False),
+        session.execute(_cases_update().where(Case.id.in_(escalated_now), Case.awaiting_reply.is_(False),
                                               Case.kind.in_(REPLYABLE_KINDS)).values(awaiting_reply=True))
 
     # 4. Close 督办 whose clock has been met or whose case has finished.
@@ -159,10 +165,10 @@ def sweep(*, session, now: datetime, policies: SlaPolicies) -> SweepResult:
         .values(state="closed", closed_at=now, outcome="handled")).rowcount
     if result.supervisions_closed:
         still_open = sa.select(sup.c.case_id).where(sup.c.state == "open")
-        session.execute(sa.update(Case).where(Case.supervised.is_(True), Case.id.not_in(still_open))
+        session.execute(_cases_update().where(Case.supervised.is_(True), Case.id.not_in(still_open))
                         .values(supervised=False))
         unanswered = sa.select(sup.c.case_id).where(sup.c.state == "open", sup.c.replied_at.is_(None))
-        session.execute(sa.update(Case).where(Case.awaiting_reply.is_(True), Case.id.not_in(unanswered))
+        session.execute(_cases_update().where(Case.awaiting_reply.is_(True), Case.id.not_in(unanswered))
                         .values(awaiting_reply=False))
     # Deliveries are queued in batches, once for the whole run (see queue_delivery).
     result.notifications = len(notified)
