@@ -91,12 +91,15 @@ def start_clock(*, session, case: Case, name: str, start: datetime, policies: Sl
 def _start_part_clocks(*, session, case: Case, name: str, now: datetime) -> None:
     """Start ``name`` for every open co-handling part without one still to be met: the part just added, or
     at acceptance and 重办 every open part (a co-handler routing named, or one asked before a 转办)."""
-    session.flush()  # the new part needs its id
+    session.flush()  # the new part needs its id (and its default state)
+    open_parts = [p for p in case.participants if p.role == "co" and p.state == "open"]
+    if not open_parts:
+        return  # most acceptances: no co-handler, no query
     has_clock = set(session.scalars(sa.select(CaseClock.participant_id).where(
         CaseClock.case_id == case.id, CaseClock.name == name, CaseClock.participant_id.is_not(None),
         CaseClock.met_at.is_(None))))
-    for part in case.participants:
-        if part.role == "co" and part.state == "open" and part.id not in has_clock:
+    for part in open_parts:
+        if part.id not in has_clock:
             start_clock(session=session, case=case, name=name, start=now, participant=part)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from casework.cases.access import answering_unit
+from casework.cases.access import answering_unit, unit_above_handler
 from casework.cases.calendar_source import current_calendar
 from casework.cases.models import Case
 from casework.notifications.service import notify
@@ -19,6 +19,7 @@ from casework.sla.models import CaseClock, Supervision
 from casework.sla.policies import policies_for_app
 from casework.units.models import Unit
 from casework.units.tree import codes_of
+from casework.workflow.definitions import workflow_for
 
 
 def supervisions_follow(*, session, case: Case, action: str, now: datetime) -> None:
@@ -48,7 +49,9 @@ def supervisions_follow(*, session, case: Case, action: str, now: datetime) -> N
         sup.state, sup.closed_at, sup.outcome = "closed", now, f"moved: {action} to {case.handling_unit}"
         if sup.clock_id is None or sup.escalated_at is not None:
             continue  # a manual 督办 is its supervisor's to renew; an escalated one's successor is open too
-        supervisor = supervisor or session.get(Unit, _parent_or_self(chain, owing))
+        # One level above the unit owing the answer, as the sweep opens it (the ministry: itself).
+        supervisor = supervisor or session.get(Unit, unit_above_handler(
+            case, workflow_for(case.kind).answering_levels(case.status) + 1))
         _reopen_above(session=session, case=case, closed=sup, supervisor=supervisor, owing=owing, now=now,
                       escalate_at=escalate_at)
     session.flush()
@@ -73,11 +76,6 @@ def _tell(*, session, case: Case, sup: Supervision, unit: str) -> None:
     # case that comes back to a unit tells it again.
     notify(session=session, unit_code=unit, kind="supervision", case_id=case.id, supervision_id=sup.id,
            dedup_key=f"supervision-moved:{sup.id}:{unit}:{case.version}", title=f"督办（随案转来）：{case.number}")
-
-
-def _parent_or_self(chain: list[str], code: str) -> str:
-    at = chain.index(code)
-    return chain[at - 1] if at > 0 else code
 
 
 def _reopen_above(*, session, case: Case, closed: Supervision, supervisor: Unit, owing: str, now: datetime,
